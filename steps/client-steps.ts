@@ -1,0 +1,25 @@
+/** How the client is configured, in the words of requests.request. */
+import { Given, When } from '@cucumber/cucumber';
+import type { ProfileFiles } from '../support/pki/store';
+import type { ConformanceWorld } from '../support/world';
+
+Given('the client has verify {verify}', function (this: ConformanceWorld, verify: string | boolean) {
+  this.client.verify = verify;
+});
+
+Given('the client presents {presented}', function (this: ConformanceWorld, profile: ProfileFiles | null) {
+  if (profile) this.client.cert = [profile.cert, profile.key];
+  else delete this.client.cert;
+});
+
+Given('the client has server_hostname {word}', function (this: ConformanceWorld, name: string) {
+  this.client.server_hostname = name;
+});
+
+Given('the client has ciphers {string}', function (this: ConformanceWorld, ciphers: string) {
+  this.client.ciphers = ciphers;
+});
+
+When('the client connects', async function (this: ConformanceWorld) {
+  await this.connect();
+});

@@ -1,0 +1,93 @@
+/** What happened to the attempt: every step here asserts through the one verb, expectOutcome. */
+import { Then } from '@cucumber/cucumber';
+import { AssertionError } from 'chai';
+import { expectOutcome, violationMessage } from '../support/expect';
+import type { Alert, Phase, Reason } from '../support/outcome/vocabulary';
+import type { ProfileFiles } from '../support/pki/store';
+import type { TlsVersion } from '../support/vocabulary';
+import { NODE_TLS_VERSION } from '../support/peers/node-server';
+import type { ConformanceWorld } from '../support/world';
+
+Then('the request completes', function (this: ConformanceWorld) {
+  expectOutcome(this, 'the request completes', (o) => o.connected);
+});
+
+Then('the server rejects the client: {reason}', function (this: ConformanceWorld, reason: Reason) {
+  expectOutcome(this, `the server rejects the client: ${reason}`, (o) => o.verdict === 'server rejected client' && o.reason === reason);
+});
+
+Then('the client rejects the server: {reason}', function (this: ConformanceWorld, reason: Reason) {
+  expectOutcome(this, `the client rejects the server: ${reason}`, (o) => o.verdict === 'client rejected server' && o.reason === reason);
+});
+
+Then('the client notices at the {phase}', function (this: ConformanceWorld, phase: Phase) {
+  expectOutcome(this, `the client notices at the ${phase}`, (o) => o.phase === phase, (o) => `noticed at the ${o.phase ?? '(nothing to notice: connected)'}`);
+});
+
+Then('the wire shows {alert}', function (this: ConformanceWorld, alert: Alert | null) {
+  const text = alert ? `alert ${alert.code} ${alert.name} from the ${alert.sentBy}` : 'no alert';
+  expectOutcome(
+    this,
+    `the wire shows ${text}`,
+    (o) => (alert === null ? o.alert === null : o.alert?.code === alert.code && o.alert.sentBy === alert.sentBy),
+    (o) => (o.alert ? `alert ${o.alert.code} ${o.alert.name} from the ${o.alert.sentBy}` : 'no alert'),
+  );
+});
+
+Then('no request reaches the server', function (this: ConformanceWorld) {
+  expectOutcome(this, 'no request reaches the server', (o) => !o.requestReachedServer, () => 'the server answered a request');
+});
+
+Then('the connection is reported insecure', function (this: ConformanceWorld) {
+  expectOutcome(this, 'the connection is reported insecure', (o) => o.connected && o.insecure);
+});
+
+Then('the server sees no client certificate', function (this: ConformanceWorld) {
+  expectOutcome(this, 'the server sees no client certificate', (o) => o.clientCertificate === null, (o) => `the server saw ${o.clientCertificate?.subject}`);
+});
+
+Then('the client sees a server certificate issued by {certificate}', function (this: ConformanceWorld, issuer: ProfileFiles) {
+  expectOutcome(
+    this,
+    `the client sees a server certificate issued by ${issuer.subject}`,
+    (o) => commonName(o.serverCertificate?.issuer) === commonName(issuer.subject),
+    (o) => `the client saw ${o.serverCertificate ? `a certificate issued by ${o.serverCertificate.issuer}` : 'no certificate'}`,
+  );
+});
+
+Then('the negotiated protocol is {tls version}', function (this: ConformanceWorld, version: TlsVersion) {
+  expectOutcome(this, `the negotiated protocol is ${NODE_TLS_VERSION[version]}`, (o) => o.protocol === NODE_TLS_VERSION[version], (o) => `negotiated ${o.protocol}`);
+});
+
+Then('the negotiated cipher is {word}', function (this: ConformanceWorld, cipher: string) {
+  expectOutcome(this, `the negotiated cipher is ${cipher}`, (o) => o.cipher === cipher, (o) => `negotiated ${o.cipher}`);
+});
+
+Then('the key exchange is {string}', function (this: ConformanceWorld, kind: string) {
+  const ephemeral = kind === 'ephemeral';
+  expectOutcome(
+    this,
+    `the key exchange is ${kind}`,
+    (o) => o.keyExchange !== null && (ephemeral ? o.keyExchange !== 'RSA key transport' : o.keyExchange === kind),
+    (o) => `key exchange ${o.keyExchange}`,
+  );
+});
+
+/**
+ * The server cannot serve TLS: it refused the configuration naming `field`, or
+ * it started anyway and failed the handshake. Which one happened is recorded.
+ */
+Then('the server cannot serve TLS because of its {word}', function (this: ConformanceWorld, field: string) {
+  const expected = `the server cannot serve TLS because of its ${field}`;
+  if (this.refusal) {
+    const held = this.refusal.field === field;
+    this.expectations.push({ text: `${expected} (it refused to start)`, held });
+    if (!held) throw new AssertionError(violationMessage(this.ruleIds, expected, `the server refused its ${this.refusal.field}: ${this.refusal.detail}`));
+    return;
+  }
+  expectOutcome(this, `${expected} (it started, then failed every handshake)`, (o) => o.verdict === 'server rejected client' && o.phase === 'handshake');
+});
+
+function commonName(dn: string | undefined): string | undefined {
+  return /CN=([^,\n]+)/.exec(dn ?? '')?.[1];
+}

@@ -1,0 +1,43 @@
+/** How the server is configured, in the words of ssl.wrap_socket. */
+import { Given } from '@cucumber/cucumber';
+import type { ProfileFiles } from '../support/pki/store';
+import { parseCertReqs, type TlsVersion } from '../support/vocabulary';
+import type { ConformanceWorld } from '../support/world';
+
+Given('a server with certfile and keyfile from {certificate}', function (this: ConformanceWorld, profile: ProfileFiles) {
+  this.server.certfile = profile.cert;
+  this.server.keyfile = profile.key;
+});
+
+Given('the server has no certfile', function (this: ConformanceWorld) {
+  delete this.server.certfile;
+});
+
+Given('the server has no keyfile', function (this: ConformanceWorld) {
+  delete this.server.keyfile;
+});
+
+Given('the server has cert_reqs {word}', function (this: ConformanceWorld, value: string) {
+  this.server.cert_reqs = parseCertReqs(value);
+});
+
+Given('the server has ca_certs from {certificate}', function (this: ConformanceWorld, profile: ProfileFiles) {
+  this.server.ca_certs = profile.cert;
+});
+
+Given('the server has no ca_certs', function (this: ConformanceWorld) {
+  delete this.server.ca_certs;
+});
+
+Given('the server has ssl_version {}', function (this: ConformanceWorld, expression: string) {
+  this.server.ssl_version = expression;
+});
+
+Given('the server has ciphers {string}', function (this: ConformanceWorld, ciphers: string) {
+  this.server.ciphers = ciphers;
+});
+
+Given('the server speaks only {tls version}', function (this: ConformanceWorld, version: TlsVersion) {
+  this.server.minimum_version = version;
+  this.server.maximum_version = version;
+});

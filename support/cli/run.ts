@@ -1,0 +1,117 @@
+/**
+ * `npm run conformance`: check the options, build the PKI, run the features
+ * through Cucumber's API, follow its messages, write the reports, print one
+ * screen of summary, and return the exit status (0 rules hold, 1 a rule is
+ * violated, 2 the harness or its input is broken).
+ */
+import { loadConfiguration, runCucumber } from '@cucumber/cucumber/api';
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { join, relative, resolve } from 'node:path';
+import { performance } from 'node:perf_hooks';
+import { Writable } from 'node:stream';
+import { errorText, HarnessInputError } from '../errors';
+import { ensurePki, PROJECT_ROOT } from '../pki/store';
+import { buildMatrix, writeMatrix } from '../report/matrix';
+import { RunCollector, type ScenarioResult } from '../report/run-collector';
+import { parseOptions, tagExpression, USAGE, type Options } from './options';
+import { printSummary } from './summary';
+
+export interface Io {
+  readonly stdout: NodeJS.WritableStream;
+  readonly stderr: NodeJS.WritableStream;
+}
+
+/** Support code Cucumber loads, in every worker. */
+const SUPPORT = ['support/world.ts', 'support/parameter-types.ts', 'support/hooks.ts', 'steps/**/*.ts'].map((p) => join(PROJECT_ROOT, p));
+
+const PROGRESS_MARK = (result: ScenarioResult): string => (result.passed ? '.' : result.failure?.kind === 'violation' ? 'F' : 'E');
+
+export async function runConformance(argv: readonly string[], io: Io = process): Promise<number> {
+  const started = performance.now();
+  const fail = (line: string): number => {
+    io.stderr.write(`conformance: ${line}\n`);
+    return 2;
+  };
+  let options: Options;
+  try {
+    options = parseOptions(argv);
+  } catch (error) {
+    return fail(errorText(error));
+  }
+  if (options.help) {
+    io.stdout.write(USAGE + '\n');
+    return 0;
+  }
+  const missing = options.paths.find((path) => !existsSync(path));
+  if (missing) return fail(`${missing}: no such feature file or directory`);
+
+  try {
+    await ensurePki();
+  } catch (error) {
+    return fail(`certs/: cannot build the PKI: ${errorText(error)}`);
+  }
+
+  const reports = resolve(options.reports);
+  mkdirSync(reports, { recursive: true });
+  const collector = new RunCollector();
+  let marks = 0;
+  collector.onScenarioFinished = (result) => {
+    io.stdout.write(PROGRESS_MARK(result) + (++marks % 72 === 0 ? '\n' : ''));
+  };
+  try {
+    const { runConfiguration } = await loadConfiguration({
+      file: false,
+      provided: {
+        paths: [...options.paths],
+        require: SUPPORT,
+        requireModule: ['ts-node/register/transpile-only'],
+        tags: tagExpression(options),
+        name: options.name ? [options.name] : [],
+        parallel: options.parallel,
+        strict: true,
+        format: [`html:${join(reports, 'cucumber.html')}`, `junit:${join(reports, 'cucumber.junit.xml')}`, `message:${join(reports, 'cucumber.ndjson')}`],
+        worldParameters: { server: options.server, client: options.client },
+      },
+    });
+    // Cucumber's own stdout formatter is not used: progress and summary are ours, below.
+    const silent = new Writable({ write: (_chunk, _encoding, done) => done() });
+    await runCucumber(runConfiguration, { cwd: process.cwd(), stdout: silent, stderr: io.stderr as Writable }, (envelope) => collector.accept(envelope));
+  } catch (error) {
+    if (marks) io.stdout.write('\n');
+    const text = errorText(error).split('\n')[0];
+    return fail(error instanceof HarnessInputError ? text! : `cannot run the features: ${text}`);
+  }
+  if (marks) io.stdout.write('\n');
+
+  const results = collector.results();
+  const matrix = buildMatrix(results);
+  writeMatrix(reports, matrix);
+  const wallMs = Math.round(performance.now() - started);
+  writeFileSync(
+    join(reports, 'run.json'),
+    JSON.stringify({ wallMs, peakRssKb: process.resourceUsage().maxRSS, scenarios: results.length, combinations: matrix.rows.length, parallel: options.parallel }, null, 2) + '\n',
+  );
+
+  const broken = [...collector.sourceErrors, ...brokenLines(results, options.debug)];
+  if (broken.length) {
+    for (const line of new Set(broken)) fail(line);
+    return 2;
+  }
+  if (results.length === 0) {
+    return fail(`no scenario matches${options.rules.length ? ` --rule ${options.rules.join(', ')}` : ''}${options.tags ? ` --tags ${options.tags}` : ''}${options.name ? ` --name ${options.name}` : ''} in ${options.paths.join(', ')}`);
+  }
+  const violated = printSummary(io.stdout, results, matrix, relative(process.cwd(), reports) || '.', wallMs);
+  return violated ? 1 : 0;
+}
+
+/** One line per broken input or harness failure: where, and what. */
+function brokenLines(results: readonly ScenarioResult[], debug: boolean): string[] {
+  const lines: string[] = [];
+  for (const { failure } of results) {
+    if (!failure || failure.kind === 'violation') continue;
+    const first = failure.message.split('\n')[0];
+    if (failure.kind === 'input') lines.push(`${failure.where}: ${first}`);
+    else lines.push(`${failure.where}: harness error: ${first}${debug && failure.stack ? `\n${failure.stack}` : ' (--debug shows the stack)'}`);
+  }
+  return lines;
+}

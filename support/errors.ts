@@ -1,0 +1,34 @@
+/**
+ * The two kinds of error the harness distinguishes from a rule violation.
+ *
+ * - `HarnessInputError`: the input is broken (an unknown certificate profile, an
+ *   unknown `cert_reqs` value, a missing file). The run exits 2 with one line.
+ * - `ConfigurationError`: a peer refused its configuration (no keyfile, a key
+ *   that does not match its certificate, `ssl_version` given as a string). A
+ *   scenario may expect it (rule `one-way.server-needs-cert-and-key`); when no
+ *   step expects it, it is reported as broken input, naming the field.
+ *
+ * Both carry their whole meaning in `message`, because that is all that crosses
+ * from a Cucumber worker to the command line.
+ */
+export class HarnessInputError extends Error {
+  override readonly name = 'HarnessInputError';
+}
+
+export class ConfigurationError extends Error {
+  override readonly name = 'ConfigurationError';
+  constructor(
+    /** The setting in the documents' vocabulary: `keyfile`, `cert_reqs`, `ssl_version`... */
+    readonly field: string,
+    readonly detail: string,
+    /** The file the setting names, when it names one. */
+    readonly file?: string,
+  ) {
+    super(`${field}${file ? ` (${file})` : ''}: ${detail}`);
+  }
+}
+
+export function errorText(error: unknown): string {
+  if (error instanceof Error) return error.message;
+  return String(error);
+}

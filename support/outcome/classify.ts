@@ -1,0 +1,83 @@
+/**
+ * From two raw observations to one outcome: who ended the connection, why,
+ * and where the client noticed. The reasons come from error-map.ts only.
+ */
+import type { ClientObservation, RawError, ServerObservation } from '../peers/types';
+import { ALERTS, alertIn, lookUp } from './error-map';
+import type { Alert, EndedBy, Outcome, Phase, Reason, Verdict } from './vocabulary';
+
+interface Ending {
+  readonly endedBy: EndedBy;
+  readonly reason: Reason;
+  readonly alert: Alert | null;
+}
+
+function firstAlert(errors: readonly (RawError | null)[], sentBy: Alert['sentBy']): Alert | null {
+  for (const error of errors) {
+    const alert = alertIn(error);
+    if (alert) return { ...alert, sentBy };
+  }
+  return null;
+}
+
+function ending(client: ClientObservation, server: ServerObservation): Ending {
+  const clientErrors = [client.socketError, client.requestError];
+  const fromServer = firstAlert(clientErrors, 'server'); // an alert the client received
+  const fromClient = firstAlert([server.rejection, ...server.errors], 'client'); // an alert the server received
+  const clientEntry = lookUp(client.socketError) ?? lookUp(client.requestError);
+
+  if (clientEntry?.meaning === 'verification') {
+    return { endedBy: 'client', reason: clientEntry.reason, alert: fromClient };
+  }
+  if (server.rejection) {
+    const reason = lookUp(server.rejection)?.reason ?? (fromServer ? ALERTS[fromServer.code]?.reason : undefined) ?? 'unclassified';
+    return { endedBy: 'server', reason, alert: fromServer };
+  }
+  if (fromServer) return { endedBy: 'server', reason: ALERTS[fromServer.code]?.reason ?? 'unclassified', alert: fromServer };
+  if (fromClient) return { endedBy: 'client', reason: ALERTS[fromClient.code]?.reason ?? 'unclassified', alert: fromClient };
+  if (client.timedOut) return { endedBy: 'neither', reason: 'timeout', alert: null };
+  if (clientEntry?.meaning === 'refusal') return { endedBy: 'client', reason: clientEntry.reason, alert: null };
+  return { endedBy: 'neither', reason: clientEntry?.reason ?? 'unclassified', alert: null };
+}
+
+const VERDICT: Record<EndedBy, Verdict> = {
+  server: 'server rejected client',
+  client: 'client rejected server',
+  neither: 'failed',
+};
+
+export function classify(client: ClientObservation, server: ServerObservation, durationMs: number): Outcome {
+  const common = {
+    protocol: client.protocol ?? server.protocol,
+    cipher: client.cipher ?? server.cipher,
+    keyExchange: client.keyExchange,
+    insecure: !client.verified,
+    sessionReused: client.sessionReused,
+    requestReachedServer: server.requests.length > 0,
+    serverCertificate: client.serverCertificate,
+    clientCertificate: server.clientCertificate,
+    durationMs,
+    evidence: { client, server },
+  };
+  if (client.response) {
+    const status = client.response.status;
+    if (status < 400) {
+      return { ...common, verdict: 'connected', connected: true, httpStatus: status, endedBy: 'neither', reason: null, phase: null, alert: null };
+    }
+    return { ...common, verdict: 'server rejected client', connected: false, httpStatus: status, endedBy: 'server', reason: 'http_error', phase: 'http', alert: null };
+  }
+  const end = ending(client, server);
+  const phase: Phase = client.handshakeCompleted ? 'first read' : 'handshake';
+  return { ...common, verdict: VERDICT[end.endedBy], connected: false, httpStatus: null, ...end, phase };
+}
+
+/** One line a person reads: "server rejected client: certificate_required (alert 116 from the server, on first read)". */
+export function describeOutcome(outcome: Outcome): string {
+  const tls = [outcome.protocol, outcome.cipher].filter(Boolean).join(' ');
+  if (outcome.connected) {
+    return `request completes (HTTP ${outcome.httpStatus}${tls ? `, ${tls}` : ''})${outcome.insecure ? ' [insecure: the client did not verify the server]' : ''}`;
+  }
+  const alert = outcome.alert ? `alert ${outcome.alert.code} ${outcome.alert.name} from the ${outcome.alert.sentBy}` : 'no alert';
+  const who = outcome.verdict === 'failed' ? 'connection failed' : outcome.verdict;
+  return `${who}: ${outcome.reason} (${alert}, noticed by the client at ${outcome.phase}${outcome.httpStatus ? `, HTTP ${outcome.httpStatus}` : ''})`;
+}

@@ -1,0 +1,86 @@
+/**
+ * The error map: every raw error text or code any implementation gives,
+ * mapped to one reason of the outcome vocabulary (after BoringSSL's ErrorMap).
+ * Matching is on OpenSSL's and the libraries' words, never on source line
+ * numbers such as `_ssl.c:1006`, which differ between builds.
+ */
+import type { RawError } from '../peers/types';
+import type { Reason } from './vocabulary';
+
+/** TLS alert descriptions (RFC 8446 6.2, RFC 5246 7.2) and the reason each one means. */
+export const ALERTS: Readonly<Record<number, { name: string; reason: Reason }>> = {
+  40: { name: 'handshake_failure', reason: 'handshake_failure' },
+  42: { name: 'bad_certificate', reason: 'bad_certificate' },
+  43: { name: 'unsupported_certificate', reason: 'bad_certificate' },
+  44: { name: 'certificate_revoked', reason: 'bad_certificate' },
+  45: { name: 'certificate_expired', reason: 'certificate_expired' },
+  46: { name: 'certificate_unknown', reason: 'bad_certificate' },
+  48: { name: 'unknown_ca', reason: 'unknown_ca' },
+  70: { name: 'protocol_version', reason: 'protocol_version' },
+  71: { name: 'insufficient_security', reason: 'no_shared_cipher' },
+  116: { name: 'certificate_required', reason: 'certificate_required' },
+};
+
+/** How OpenSSL spells alerts in its error strings ("sslv3 alert handshake failure", "tlsv13 alert certificate required"). */
+const ALERT_BY_NAME = new Map(Object.entries(ALERTS).map(([code, a]) => [a.name, Number(code)]));
+
+/** The alert a raw error says was received, or null. */
+export function alertIn(error: RawError | null): { code: number; name: string } | null {
+  if (!error) return null;
+  const text = `${error.code ?? ''} ${error.message}`;
+  const numbered = /alert number (\d+)/i.exec(text);
+  if (numbered) {
+    const code = Number(numbered[1]);
+    return { code, name: ALERTS[code]?.name ?? `alert_${code}` };
+  }
+  const spelled = /(?:sslv3|tlsv1|tlsv13)[ _]alert[ _]([a-z_ ]+?)(?:[:\]]|$| \()/i.exec(text);
+  if (spelled) {
+    const name = spelled[1]!.trim().toLowerCase().replace(/ /g, '_');
+    const code = ALERT_BY_NAME.get(name);
+    if (code !== undefined) return { code, name };
+  }
+  return null;
+}
+
+export type Meaning =
+  /** The end that raised it refused the peer's certificate. */
+  | 'verification'
+  /** The end that raised it refused the handshake (no certificate, no common version or cipher). */
+  | 'refusal'
+  /** The other end went away without saying why. */
+  | 'dropped'
+  | 'timeout';
+
+export interface ErrorMapEntry {
+  readonly pattern: RegExp;
+  readonly reason: Reason;
+  readonly meaning: Meaning;
+}
+
+/** First match wins: specific entries before generic ones. */
+export const ERROR_MAP: readonly ErrorMapEntry[] = [
+  // Certificate verification (OpenSSL X509_V_ERR_* names as Node reports them, and their texts as Python/curl do)
+  { pattern: /CERT_HAS_EXPIRED|certificate has expired/i, reason: 'certificate_expired', meaning: 'verification' },
+  { pattern: /CERT_NOT_YET_VALID|certificate is not yet valid/i, reason: 'certificate_not_yet_valid', meaning: 'verification' },
+  { pattern: /ERR_TLS_CERT_ALTNAME_INVALID|HOSTNAME_MISMATCH|Hostname mismatch|does not match certificate's altnames|not in the cert's altnames|IP address mismatch/i, reason: 'hostname_mismatch', meaning: 'verification' },
+  {
+    pattern: /UNABLE_TO_GET_ISSUER_CERT(_LOCALLY)?|UNABLE_TO_VERIFY_LEAF_SIGNATURE|SELF_SIGNED_CERT_IN_CHAIN|DEPTH_ZERO_SELF_SIGNED_CERT|unable to get (local )?issuer certificate|unable to verify the first certificate|self[- ]signed certificate/i,
+    reason: 'unknown_ca',
+    meaning: 'verification',
+  },
+  { pattern: /CERT_SIGNATURE_FAILURE|CERT_REJECTED|INVALID_PURPOSE|CERT_UNTRUSTED|certificate signature failure|unsupported certificate purpose/i, reason: 'bad_certificate', meaning: 'verification' },
+  // Refusals by the end that raised the error
+  { pattern: /PEER_DID_NOT_RETURN_A_CERTIFICATE|peer did not return a certificate/i, reason: 'certificate_required', meaning: 'refusal' },
+  { pattern: /NO_SUITABLE_SIGNATURE_ALGORITHM|no suitable signature algorithm|no certificate assigned|missing (rsa )?certificate/i, reason: 'missing_certificate', meaning: 'refusal' },
+  { pattern: /NO_SHARED_CIPHER|no shared cipher|NO_CIPHERS_AVAILABLE|no ciphers available/i, reason: 'no_shared_cipher', meaning: 'refusal' },
+  { pattern: /UNSUPPORTED_PROTOCOL|unsupported protocol|NO_PROTOCOLS_AVAILABLE|no protocols available|wrong version number|version too low/i, reason: 'protocol_version', meaning: 'refusal' },
+  // The peer went away
+  { pattern: /ETIMEDOUT|ECONNABORTED|timed? ?out/i, reason: 'timeout', meaning: 'timeout' },
+  { pattern: /ECONNRESET|EPIPE|socket hang up|disconnected before secure TLS|EOF occurred in violation of protocol|unexpected eof|Connection reset/i, reason: 'reset_without_alert', meaning: 'dropped' },
+];
+
+export function lookUp(error: RawError | null): ErrorMapEntry | null {
+  if (!error) return null;
+  const text = `${error.code ?? ''} ${error.message}`;
+  return ERROR_MAP.find((entry) => entry.pattern.test(text)) ?? null;
+}

@@ -1,0 +1,46 @@
+/**
+ * Reading the certificate and key files a configuration names, with errors
+ * that say which setting and which file. Contents are cached per path and
+ * modification time: an attempt costs a handshake, not a disk read.
+ */
+import { readFileSync, statSync } from 'node:fs';
+import { ConfigurationError } from '../errors';
+
+const cache = new Map<string, { mtimeMs: number; text: string }>();
+
+export type PemKind = 'certificate' | 'private key';
+
+const BLOCK: Record<PemKind, RegExp> = {
+  certificate: /-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/,
+  'private key': /-----BEGIN (?:RSA |EC |ENCRYPTED )?PRIVATE KEY-----[\s\S]+?-----END (?:RSA |EC |ENCRYPTED )?PRIVATE KEY-----/,
+};
+
+export function readPem(field: string, path: string, kind: PemKind): string {
+  let mtimeMs: number;
+  try {
+    mtimeMs = statSync(path).mtimeMs;
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    throw new ConfigurationError(field, code === 'ENOENT' ? 'no such file' : `cannot read the file (${code})`, path);
+  }
+  const cached = cache.get(path);
+  let text: string;
+  if (cached && cached.mtimeMs === mtimeMs) {
+    text = cached.text;
+  } else {
+    try {
+      text = readFileSync(path, 'utf8');
+    } catch (error) {
+      throw new ConfigurationError(field, `cannot read the file (${(error as NodeJS.ErrnoException).code})`, path);
+    }
+    cache.set(path, { mtimeMs, text });
+  }
+  if (!BLOCK[kind].test(text)) {
+    throw new ConfigurationError(field, `holds no PEM ${kind}`, path);
+  }
+  return text;
+}
+
+export function hasPem(text: string, kind: PemKind): boolean {
+  return BLOCK[kind].test(text);
+}

@@ -1,0 +1,95 @@
+/**
+ * The seam every implementation plugs into: a server adapter and a client
+ * adapter, each taking the documents' vocabulary and reporting what its own
+ * end saw, raw. Classification into the one outcome vocabulary happens
+ * elsewhere (support/outcome), from both ends' observations together.
+ */
+import type { ClientSettings, ServerSettings } from '../vocabulary';
+
+/** A raw error as one end reported it: kept verbatim as evidence. */
+export interface RawError {
+  readonly code?: string;
+  readonly message: string;
+}
+
+export interface CertificateSummary {
+  readonly subject: string;
+  readonly issuer: string;
+  readonly validFrom?: string;
+  readonly validTo?: string;
+  readonly subjectAltName?: string;
+}
+
+/** What the server end saw of one connection. */
+export interface ServerObservation {
+  /** The TCP connection reached the server. */
+  readonly accepted: boolean;
+  /** The server finished its side of the handshake. */
+  readonly handshakeCompleted: boolean;
+  readonly protocol: string | null;
+  readonly cipher: string | null;
+  /** The certificate the client presented, or null when it presented none. */
+  readonly clientCertificate: CertificateSummary | null;
+  /** Why the server's verification of the client certificate failed, as the implementation says it. */
+  readonly verificationError: string | null;
+  /** The server refused the client, with the implementation's own error. */
+  readonly rejection: RawError | null;
+  /** Any other error the server end reported (the client leaving, a reset). */
+  readonly errors: readonly RawError[];
+  /** HTTP requests the server answered on this connection. */
+  readonly requests: readonly { readonly method: string; readonly path: string; readonly status: number }[];
+}
+
+/** What the client end saw of one attempt. */
+export interface ClientObservation {
+  readonly localPort: number | null;
+  readonly handshakeCompleted: boolean;
+  readonly protocol: string | null;
+  readonly cipher: string | null;
+  /** "ECDH X25519", "RSA key transport"... */
+  readonly keyExchange: string | null;
+  readonly sessionReused: boolean;
+  readonly serverCertificate: CertificateSummary | null;
+  /** Whether the client verified the server at all (`verify=False` does not). */
+  readonly verified: boolean;
+  readonly response: { readonly status: number; readonly body: string } | null;
+  /** The TLS-level error the client's socket raised, if any. */
+  readonly socketError: RawError | null;
+  /** The error the HTTP client library raised, if any. */
+  readonly requestError: RawError | null;
+  readonly timedOut: boolean;
+}
+
+export interface RunningServer {
+  readonly implementation: string;
+  readonly host: string;
+  readonly port: number;
+  /**
+   * What the server saw of the connection from `clientPort`, once the server
+   * is done with it or `settleMs` has passed.
+   */
+  observe(clientPort: number | null, settleMs?: number): Promise<ServerObservation>;
+  close(): Promise<void>;
+}
+
+export interface ServerImplementation {
+  readonly name: string;
+  /** Implementation and library versions, for reports ("Node 20.20.2, OpenSSL 3.0.19"). */
+  version(): Promise<string>;
+  /** Start a server; throws ConfigurationError when the implementation refuses the settings. */
+  start(settings: ServerSettings): Promise<RunningServer>;
+}
+
+export interface ClientTarget {
+  readonly host: string;
+  readonly port: number;
+}
+
+export interface ClientImplementation {
+  readonly name: string;
+  version(): Promise<string>;
+  /** One fresh connection and one `GET /`: never a reused socket or session. */
+  attempt(target: ClientTarget, settings: ClientSettings): Promise<ClientObservation>;
+  /** Release anything kept between attempts (processes, pools). */
+  close?(): Promise<void>;
+}

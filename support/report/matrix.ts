@@ -1,0 +1,172 @@
+/**
+ * The combination report: one row per attempted combination, with the rule,
+ * both ends' parameters, what the rule expected and what happened, in
+ * reports/matrix.json, reports/matrix.md and reports/matrix.html.
+ * Reports hold labels (profile names) for files, never file contents: no
+ * private key can end up in a report.
+ */
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { Outcome } from '../outcome/vocabulary';
+import { findRule } from '../rules';
+import type { ScenarioResult } from './run-collector';
+
+export const MATRIX_SCHEMA_VERSION = 1;
+
+export type RowVerdict = 'as expected' | 'violated' | 'broken input' | 'harness error';
+
+export interface MatrixRow {
+  readonly rules: readonly string[];
+  readonly scenario: string;
+  readonly location: string;
+  readonly server: { readonly implementation: string; readonly version: string; readonly settings: Record<string, string> };
+  readonly client: { readonly implementation: string; readonly version: string; readonly settings: Record<string, string> };
+  readonly expected: string;
+  readonly actual: string;
+  readonly verdict: RowVerdict;
+  readonly outcome: Omit<Outcome, 'evidence' | 'serverCertificate' | 'clientCertificate'> | null;
+  readonly evidence: Outcome['evidence'] | null;
+  readonly durationMs: number | null;
+}
+
+export interface Matrix {
+  readonly schemaVersion: number;
+  readonly generatedAt: string;
+  readonly summary: {
+    readonly combinations: number;
+    readonly connected: number;
+    readonly disconnected: number;
+    readonly serverRejectedClient: number;
+    readonly clientRejectedServer: number;
+    readonly asExpected: number;
+    readonly violated: number;
+  };
+  readonly rows: readonly MatrixRow[];
+}
+
+const VERDICT_OF: Record<string, RowVerdict> = { violation: 'violated', input: 'broken input', harness: 'harness error' };
+
+export function buildMatrix(results: readonly ScenarioResult[], now = new Date()): Matrix {
+  const rows: MatrixRow[] = [];
+  for (const result of results) {
+    for (const attempt of result.attempts) {
+      const { evidence, serverCertificate: _s, clientCertificate: _c, ...outcome } = attempt.outcome ?? ({} as Outcome);
+      rows.push({
+        rules: result.ruleIds,
+        scenario: result.name,
+        location: `${result.uri}:${result.line}`,
+        server: attempt.server,
+        client: attempt.client,
+        expected: attempt.expected.join('; ') || '(nothing asserted)',
+        actual: attempt.actual,
+        verdict: result.failure ? VERDICT_OF[result.failure.kind]! : 'as expected',
+        outcome: attempt.outcome ? outcome : null,
+        evidence: attempt.outcome ? evidence : null,
+        durationMs: attempt.outcome?.durationMs ?? null,
+      });
+    }
+  }
+  const count = (predicate: (row: MatrixRow) => boolean): number => rows.filter(predicate).length;
+  return {
+    schemaVersion: MATRIX_SCHEMA_VERSION,
+    generatedAt: now.toISOString(),
+    summary: {
+      combinations: rows.length,
+      connected: count((r) => r.outcome?.connected === true),
+      disconnected: count((r) => r.outcome?.connected !== true),
+      serverRejectedClient: count((r) => r.outcome?.verdict === 'server rejected client'),
+      clientRejectedServer: count((r) => r.outcome?.verdict === 'client rejected server'),
+      asExpected: count((r) => r.verdict === 'as expected'),
+      violated: count((r) => r.verdict === 'violated'),
+    },
+    rows,
+  };
+}
+
+function settingsText(settings: Record<string, string>): string {
+  return Object.entries(settings)
+    .map(([k, v]) => `${k}=${v}`)
+    .join(' ');
+}
+
+function actualShort(row: MatrixRow): string {
+  const o = row.outcome;
+  if (!o) return row.actual;
+  if (o.connected) return `connected (HTTP ${o.httpStatus}, ${o.protocol})${o.insecure ? ', insecure' : ''}`;
+  return `${o.verdict}: ${o.reason}, at ${o.phase}${o.alert ? `, alert ${o.alert.code}` : ', no alert'}`;
+}
+
+const SYMBOL: Record<RowVerdict, string> = { 'as expected': '✔', violated: '✘', 'broken input': '⚠', 'harness error': '⚠' };
+
+export function matrixMarkdown(matrix: Matrix): string {
+  const s = matrix.summary;
+  const escape = (text: string): string => text.replace(/\|/g, '\\|');
+  const lines = [
+    '# TLS conformance: combinations',
+    '',
+    `${s.combinations} combinations: ${s.connected} connected, ${s.disconnected} disconnected ` +
+      `(${s.serverRejectedClient} server rejected client, ${s.clientRejectedServer} client rejected server); ` +
+      `${s.asExpected} as expected, ${s.violated} violated.`,
+    '',
+    '| | rule | server | client | expected | actual | ms |',
+    '|---|---|---|---|---|---|---|',
+    ...matrix.rows.map(
+      (row) =>
+        `| ${SYMBOL[row.verdict]} | ${row.rules.join(' ')} | ${escape(`${row.server.implementation}: ${settingsText(row.server.settings)}`)} | ` +
+        `${escape(`${row.client.implementation}: ${settingsText(row.client.settings)}`)} | ${escape(row.expected)} | ${escape(actualShort(row))} | ${row.durationMs ?? ''} |`,
+    ),
+    '',
+  ];
+  return lines.join('\n');
+}
+
+function html(text: string): string {
+  return text.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
+}
+
+export function matrixHtml(matrix: Matrix): string {
+  const s = matrix.summary;
+  const rows = matrix.rows
+    .map((row) => {
+      const cls = row.verdict === 'as expected' ? 'ok' : row.verdict === 'violated' ? 'bad' : 'broken';
+      const titles = row.rules.map((id) => `${id}: ${findRule(id)?.title ?? ''}`).join('\n');
+      const evidence = row.evidence
+        ? JSON.stringify(
+            {
+              client: { socketError: row.evidence.client.socketError, requestError: row.evidence.client.requestError },
+              server: { rejection: row.evidence.server.rejection, verificationError: row.evidence.server.verificationError, errors: row.evidence.server.errors },
+            },
+            null,
+            1,
+          )
+        : '';
+      return `<tr class="${cls}"><td>${SYMBOL[row.verdict]} ${html(row.verdict)}</td><td title="${html(titles)}">${row.rules.map(html).join('<br>')}</td>
+<td>${html(row.server.implementation)}<br><small>${html(settingsText(row.server.settings))}</small></td>
+<td>${html(row.client.implementation)}<br><small>${html(settingsText(row.client.settings))}</small></td>
+<td>${html(row.expected)}</td><td>${html(actualShort(row))}<details><summary>evidence</summary><pre>${html(row.actual)}\n${html(evidence)}</pre></details></td>
+<td>${row.durationMs ?? ''}</td><td><small>${html(row.location)}</small></td></tr>`;
+    })
+    .join('\n');
+  return `<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>TLS conformance: combinations</title>
+<style>
+body{font:14px system-ui,sans-serif;margin:1.5em}table{border-collapse:collapse;width:100%}
+td,th{border:1px solid #ccc;padding:4px 6px;vertical-align:top;text-align:left}
+tr.ok td:first-child{background:#d9f2d9}tr.bad td:first-child{background:#f7d4d4}tr.broken td:first-child{background:#fff0c2}
+pre{white-space:pre-wrap;font-size:12px;max-width:60em}small{color:#444}
+</style></head><body>
+<h1>TLS conformance: combinations</h1>
+<p>${s.combinations} combinations: ${s.connected} connected, ${s.disconnected} disconnected (${s.serverRejectedClient} server rejected client, ${s.clientRejectedServer} client rejected server); ${s.asExpected} as expected, ${s.violated} violated. Generated ${html(matrix.generatedAt)}.</p>
+<table><thead><tr><th>verdict</th><th>rule</th><th>server</th><th>client</th><th>expected</th><th>actual</th><th>ms</th><th>scenario</th></tr></thead>
+<tbody>
+${rows}
+</tbody></table></body></html>
+`;
+}
+
+export function writeMatrix(dir: string, matrix: Matrix): void {
+  mkdirSync(dir, { recursive: true });
+  writeFileSync(join(dir, 'matrix.json'), JSON.stringify(matrix, null, 2) + '\n');
+  writeFileSync(join(dir, 'matrix.md'), matrixMarkdown(matrix));
+  writeFileSync(join(dir, 'matrix.html'), matrixHtml(matrix));
+}

@@ -1,11 +1,8 @@
 /** Entry point of `npm run conformance`: see support/cli/run.ts. */
+import { exitCleanlyOnSignals } from '../support/cli/interrupt';
 import { runConformance } from '../support/cli/run';
 
-process.once('SIGINT', () => {
-  // Servers live in this process (and in Cucumber's workers, which get the same signal): exiting stops them.
-  process.stderr.write('\nconformance: interrupted\n');
-  process.exit(130);
-});
+exitCleanlyOnSignals(() => process.stderr.write('\nconformance: interrupted\n'));
 
 runConformance(process.argv.slice(2)).then(
   (code) => {

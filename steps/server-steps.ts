@@ -1,5 +1,6 @@
 /** How the server is configured, in the words of ssl.wrap_socket. */
 import { Given } from '@cucumber/cucumber';
+import { resolve } from 'node:path';
 import type { ProfileFiles } from '../support/pki/store';
 import { parseCertReqs, type TlsVersion } from '../support/vocabulary';
 import type { ConformanceWorld } from '../support/world';
@@ -40,4 +41,17 @@ Given('the server has ciphers {string}', function (this: ConformanceWorld, ciphe
 Given('the server speaks only {tls version}', function (this: ConformanceWorld, version: TlsVersion) {
   this.server.minimum_version = version;
   this.server.maximum_version = version;
+});
+
+/** A file of the user's own, relative to the directory the run started in. */
+Given('the server has certfile {string}', function (this: ConformanceWorld, path: string) {
+  this.server.certfile = resolve(path);
+});
+
+Given('the server has keyfile {string}', function (this: ConformanceWorld, path: string) {
+  this.server.keyfile = resolve(path);
+});
+
+Given('the server has ca_certs {string}', function (this: ConformanceWorld, path: string) {
+  this.server.ca_certs = resolve(path);
 });

@@ -11,6 +11,8 @@
  * Both carry their whole meaning in `message`, because that is all that crosses
  * from a Cucumber worker to the command line.
  */
+import { isAbsolute, relative } from 'node:path';
+
 export class HarnessInputError extends Error {
   override readonly name = 'HarnessInputError';
 }
@@ -24,8 +26,14 @@ export class ConfigurationError extends Error {
     /** The file the setting names, when it names one. */
     readonly file?: string,
   ) {
-    super(`${field}${file ? ` (${file})` : ''}: ${detail}`);
+    super(`${field}${file ? ` (${shortPath(file)})` : ''}: ${detail}`);
   }
+}
+
+/** A path as a person typed it: relative to the working directory when it is inside it. */
+export function shortPath(path: string): string {
+  const inside = relative(process.cwd(), path);
+  return inside && !inside.startsWith('..') && !isAbsolute(inside) ? inside : path;
 }
 
 export function errorText(error: unknown): string {

@@ -4,6 +4,7 @@
  * connection and asserted nothing about it, and close every server at the end.
  */
 import { After, AfterAll, Before, BeforeAll, Status } from '@cucumber/cucumber';
+import { HarnessInputError } from './errors';
 import { loadPki } from './pki';
 import { CLIENTS } from './peers/registry';
 import { describeOutcome } from './outcome/classify';
@@ -42,7 +43,7 @@ After(async function (this: ConformanceWorld, { result }) {
   if (result?.status === Status.PASSED && this.expectations.length === 0) {
     // A connection attempt nobody asserted on is a bug in the scenario (cucumber-js's verifiedLastRunError).
     if (this.refusal) throw this.refusal;
-    throw new Error('the scenario attempted a connection but no Then step asserted anything about its outcome');
+    throw new HarnessInputError('the scenario attempted a connection but no Then step asserted anything about its outcome');
   }
 });
 

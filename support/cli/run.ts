@@ -74,8 +74,10 @@ export async function runConformance(argv: readonly string[], io: Io = process):
       },
     });
     // Cucumber's own stdout formatter is not used: progress and summary are ours, below.
+    // Its stderr (parse errors it also sends as messages, warnings) is shown with --debug only.
     const silent = new Writable({ write: (_chunk, _encoding, done) => done() });
-    await runCucumber(runConfiguration, { cwd: process.cwd(), stdout: silent, stderr: io.stderr as Writable }, (envelope) => collector.accept(envelope));
+    const cucumberLog = options.debug ? (io.stderr as Writable) : silent;
+    await runCucumber(runConfiguration, { cwd: process.cwd(), stdout: silent, stderr: cucumberLog }, (envelope) => collector.accept(envelope));
   } catch (error) {
     if (marks) io.stdout.write('\n');
     const text = errorText(error).split('\n')[0];

@@ -41,7 +41,8 @@ export class RunCollector {
     if (envelope.gherkinDocument) this.indexLines(envelope.gherkinDocument);
     else if (envelope.parseError) {
       const { source, message } = envelope.parseError;
-      this.sourceErrors.push(`${source.uri}${source.location ? `:${source.location.line}` : ''}: ${message.split('\n')[0]}`);
+      const text = message.split('\n')[0]!.replace(/^\(\d+:\d+\): /, '');
+      this.sourceErrors.push(`${source.uri}${source.location ? `:${source.location.line}` : ''}: not valid Gherkin: ${text}`);
     } else if (envelope.pickle) this.pickles.set(envelope.pickle.id, envelope.pickle);
     else if (envelope.testCase) this.testCases.set(envelope.testCase.id, envelope.testCase);
     else if (envelope.testCaseStarted) this.started.set(envelope.testCaseStarted.id, envelope.testCaseStarted.testCaseId);

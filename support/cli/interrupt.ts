@@ -1,0 +1,46 @@
+/**
+ * Ctrl-C (or a CI runner's SIGTERM) must leave nothing running. Servers live
+ * in this process and in Cucumber's worker processes; on a signal we pass it
+ * on to every child, wait (briefly) until they are gone and reaped, then exit.
+ */
+import { readdirSync, readFileSync } from 'node:fs';
+
+const GRACE_MS = 3000;
+
+function childPids(): number[] {
+  const pids: number[] = [];
+  try {
+    for (const task of readdirSync('/proc/self/task')) {
+      const text = readFileSync(`/proc/self/task/${task}/children`, 'utf8').trim();
+      if (text) pids.push(...text.split(/\s+/).map(Number));
+    }
+  } catch {
+    /* no /proc: nothing more we can do than exit */
+  }
+  return pids;
+}
+
+export function exitCleanlyOnSignals(onSignal: (signal: NodeJS.Signals) => void): void {
+  const handle = async (signal: NodeJS.Signals): Promise<void> => {
+    onSignal(signal);
+    for (const pid of childPids()) {
+      try {
+        process.kill(pid, signal);
+      } catch {
+        /* already gone */
+      }
+    }
+    const deadline = Date.now() + GRACE_MS;
+    while (childPids().length > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+    for (const pid of childPids()) {
+      try {
+        process.kill(pid, 'SIGKILL');
+      } catch {
+        /* already gone */
+      }
+    }
+    process.exit(signal === 'SIGINT' ? 130 : 143);
+  };
+  process.once('SIGINT', (signal) => void handle(signal));
+  process.once('SIGTERM', (signal) => void handle(signal));
+}

@@ -1,0 +1,151 @@
+/**
+ * The command line as users and CI meet it: exit codes, one-line errors,
+ * reports, and nothing left running after a passing, failing or interrupted run.
+ */
+import assert from 'node:assert/strict';
+import { execFileSync, spawn } from 'node:child_process';
+import { mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { after, describe, it } from 'node:test';
+
+const ROOT = resolve(__dirname, '..');
+const FIXTURES = 'test/fixtures/features';
+const scratch = mkdtempSync(join(tmpdir(), 'conformance-cli-'));
+after(() => rmSync(scratch, { recursive: true, force: true }));
+
+interface Run {
+  readonly code: number | null;
+  readonly signal: NodeJS.Signals | null;
+  readonly stdout: string;
+  readonly stderr: string;
+  readonly reports: string;
+  /** Processes still alive in the run's process group after it ended. */
+  readonly leftovers: string[];
+}
+
+let runs = 0;
+
+function conformance(args: readonly string[], options: { interruptAfterFirstScenario?: boolean } = {}): Promise<Run> {
+  const reports = join(scratch, `reports-${++runs}`);
+  return new Promise((done) => {
+    // Its own process group, so that anything it starts can be found afterwards.
+    const child = spawn(process.execPath, ['--require', 'ts-node/register/transpile-only', 'bin/conformance.ts', '--reports', reports, ...args], {
+      cwd: ROOT,
+      detached: true,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (chunk) => {
+      stdout += chunk;
+      if (options.interruptAfterFirstScenario && /[.FE]/.test(stdout)) process.kill(-child.pid!, 'SIGINT');
+    });
+    child.stderr.on('data', (chunk) => (stderr += chunk));
+    child.on('close', async (code, signal) => {
+      await new Promise((r) => setTimeout(r, 200));
+      let leftovers: string[] = [];
+      try {
+        leftovers = execFileSync('ps', ['-o', 'pid=,args=', '-g', String(child.pid)], { encoding: 'utf8' }).trim().split('\n').filter(Boolean);
+      } catch {
+        /* ps exits 1 when the group is empty */
+      }
+      done({ code, signal, stdout, stderr, reports, leftovers });
+    });
+  });
+}
+
+function assertOneLineError(run: Run, pattern: RegExp): void {
+  assert.equal(run.code, 2, `exit 2 expected, got ${run.code}\n${run.stdout}\n${run.stderr}`);
+  const lines = run.stderr.trim().split('\n');
+  assert.equal(lines.length, 1, `one line expected on stderr, got:\n${run.stderr}`);
+  assert.match(lines[0]!, /^conformance: /);
+  assert.match(lines[0]!, pattern);
+  assert.doesNotMatch(run.stderr + run.stdout, /^\s+at .+:\d+:\d+\)?$/m, 'no stack trace');
+}
+
+describe('npm run conformance', { concurrency: 2 }, () => {
+  it('exits 0 when the rule holds, records the headline from both ends, and leaves nothing running', async () => {
+    const run = await conformance(['--rule', 'mutual.server-requires-client-cert']);
+    assert.equal(run.code, 0, run.stdout + run.stderr);
+    assert.match(run.stdout, /rules: 1 held, 0 violated/);
+    assert.match(run.stdout, /^scenarios: 2 passed, 0 failed$/m);
+    assert.deepEqual(run.leftovers, []);
+    const matrix = JSON.parse(readFileSync(join(run.reports, 'matrix.json'), 'utf8'));
+    assert.equal(matrix.rows.length, 2);
+    for (const row of matrix.rows) {
+      assert.equal(row.verdict, 'as expected');
+      assert.equal(row.outcome.verdict, 'server rejected client');
+      assert.equal(row.outcome.reason, 'certificate_required');
+      // Both ends: the client's raw error carries the alert, the server's its own refusal.
+      assert.match(row.evidence.client.socketError.message, /alert/);
+      assert.equal(row.evidence.server.rejection.code, 'ERR_SSL_PEER_DID_NOT_RETURN_A_CERTIFICATE');
+    }
+    assert.deepEqual(matrix.rows.map((r: { server: { settings: { maximum_version: string } } }) => r.server.settings.maximum_version).sort(), ['TLSv1_2', 'TLSv1_3']);
+    for (const file of ['matrix.json', 'matrix.md', 'matrix.html', 'cucumber.html', 'cucumber.junit.xml', 'cucumber.ndjson', 'run.json']) {
+      assert.ok(readdirSync(run.reports).includes(file), file);
+    }
+  });
+
+  it('exits 1 when a rule is violated, naming the rule, expected and actual', async () => {
+    const run = await conformance([`${FIXTURES}/violated-rule.feature`]);
+    assert.equal(run.code, 1, run.stdout + run.stderr);
+    assert.match(run.stdout, /rule mutual\.server-requires-client-cert: /);
+    assert.match(run.stdout, /expected: the server rejects the client: certificate_required/);
+    assert.match(run.stdout, /actual: +request completes/);
+    assert.match(run.stdout, /rules: 0 held, 1 violated: mutual\.server-requires-client-cert/);
+    assert.deepEqual(run.leftovers, []);
+    const matrix = JSON.parse(readFileSync(join(run.reports, 'matrix.json'), 'utf8'));
+    assert.equal(matrix.rows[0].verdict, 'violated');
+  });
+
+  const broken: [string, string[], RegExp][] = [
+    ['an unknown option', ['--frobnicate'], /unknown option --frobnicate/],
+    ['an unknown rule id', ['--rule', 'mutual.sometimes'], /--rule mutual\.sometimes: no rule with that id/],
+    ['a missing feature path', ['features/nope.feature'], /features\/nope\.feature: no such feature file/],
+    ['an unknown certificate profile', [`${FIXTURES}/unknown-profile.feature`], /unknown-profile\.feature:7: unknown certificate profile "nonexistent"/],
+    ['cert_reqs CERT_SOMETIMES', [`${FIXTURES}/unknown-cert-reqs.feature`], /unknown-cert-reqs\.feature:7: cert_reqs: unknown value "CERT_SOMETIMES"/],
+    ['a missing certificate file', [`${FIXTURES}/missing-file.feature`], /certfile \(test\/fixtures\/files\/does-not-exist\.pem\): no such file/],
+    ['a file that is not PEM', [`${FIXTURES}/not-pem.feature`], /certfile \(test\/fixtures\/files\/not-a-certificate\.pem\): holds no PEM certificate/],
+    ['a key that does not match its certificate', [`${FIXTURES}/mismatched-key.feature`], /keyfile \(certs\/mismatched-key\.key\.pem\): the private key does not match/],
+    ['ssl_version as the string "ssl.PROTOCOL_TLSv1_2"', [`${FIXTURES}/ssl-version-string.feature`], /ssl_version: is the string "ssl\.PROTOCOL_TLSv1_2", not a protocol constant/],
+    ['a step no definition matches', [`${FIXTURES}/undefined-step.feature`], /no step definition matches "the server speaks Klingon"/],
+    ['an unknown reason', [`${FIXTURES}/unknown-reason.feature`], /unknown reason "certificate_missing"/],
+    ['a feature file that is not Gherkin', [`${FIXTURES}/unparsable.feature`], /unparsable\.feature:4: not valid Gherkin/],
+    ['a scenario that connects and asserts nothing', [`${FIXTURES}/unasserted.feature`], /no Then step asserted anything/],
+    ['a tag that selects nothing', ['--tags', '@no-such-tag'], /no scenario matches --tags @no-such-tag/],
+  ];
+  for (const [what, args, pattern] of broken) {
+    it(`exits 2 with one line for ${what}`, async () => {
+      const run = await conformance(args);
+      assertOneLineError(run, pattern);
+      assert.deepEqual(run.leftovers, []);
+    });
+  }
+
+  it('runs right under --parallel: the same combinations, attached to their scenarios', async () => {
+    const serial = await conformance(['--tags', '@mutual']);
+    const parallel = await conformance(['--tags', '@mutual', '--parallel', '2']);
+    assert.equal(serial.code, 0, serial.stdout + serial.stderr);
+    assert.equal(parallel.code, 0, parallel.stdout + parallel.stderr);
+    assert.deepEqual(parallel.leftovers, []);
+    const key = (row: { location: string; outcome: { verdict: string; reason: string | null; phase: string | null } }): string =>
+      `${row.location} ${row.outcome.verdict} ${row.outcome.reason} ${row.outcome.phase}`;
+    const rows = (run: Run): string[] => JSON.parse(readFileSync(join(run.reports, 'matrix.json'), 'utf8')).rows.map(key).sort();
+    assert.deepEqual(rows(parallel), rows(serial));
+  });
+
+  it('leaves nothing running when interrupted with Ctrl-C', async () => {
+    const run = await conformance(['--parallel', '2'], { interruptAfterFirstScenario: true });
+    assert.ok(run.code === 130 || run.signal === 'SIGINT', `interrupted: code ${run.code} signal ${run.signal}`);
+    assert.deepEqual(run.leftovers, []);
+  });
+
+  it('never writes a private key into a report', async () => {
+    const run = await conformance(['--tags', '@one-way']);
+    assert.equal(run.code, 0, run.stdout + run.stderr);
+    for (const file of readdirSync(run.reports)) {
+      assert.doesNotMatch(readFileSync(join(run.reports, file), 'utf8'), /PRIVATE KEY/, file);
+    }
+  });
+});

@@ -1,0 +1,108 @@
+/**
+ * `npm run bench`: the speed goals, measured (never asserted by tests).
+ * - PKI build, cold (empty directory) and warm (cached);
+ * - one attempt (node server, axios client, observed from both ends and
+ *   classified) next to the floor measured in the same process: a bare
+ *   tls.connect handshake plus one HTTP GET with a prebuilt secure context;
+ * - the conformance suite's wall time (serial and --parallel 2) and peak memory.
+ */
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { performance } from 'node:perf_hooks';
+import tls from 'node:tls';
+import { attemptConnection } from '../support/attempt';
+import { axiosClient } from '../support/peers/axios-client';
+import { nodeServer } from '../support/peers/node-server';
+import { ensurePki } from '../support/pki/store';
+import { DEFAULT_CLIENT, DEFAULT_SERVER } from '../support/vocabulary';
+
+const ROOT = resolve(__dirname, '..');
+const ATTEMPTS = 300;
+
+function stats(samples: number[]): { median: number; mean: number; p90: number } {
+  const sorted = [...samples].sort((a, b) => a - b);
+  const at = (q: number): number => sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))]!;
+  return { median: at(0.5), mean: samples.reduce((a, b) => a + b, 0) / samples.length, p90: at(0.9) };
+}
+
+const ms = (n: number): string => `${n.toFixed(2)} ms`;
+
+async function timed<T>(work: () => Promise<T>): Promise<[T, number]> {
+  const started = performance.now();
+  const result = await work();
+  return [result, performance.now() - started];
+}
+
+function floorRequest(port: number, context: tls.SecureContext): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const socket = tls.connect({ host: '127.0.0.1', port, servername: 'localhost', secureContext: context }, () => {
+      socket.write('GET / HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n');
+    });
+    let response = '';
+    socket.setEncoding('utf8');
+    socket.on('data', (chunk: string) => (response += chunk));
+    socket.on('error', reject);
+    socket.on('close', () => (response.startsWith('HTTP/1.1 200') ? resolve() : reject(new Error(`floor request failed: ${response.slice(0, 40)}`))));
+  });
+}
+
+function runSuite(extra: string[]): { wallMs: number; peakRssKb: number; code: number | null } {
+  const reports = mkdtempSync(join(tmpdir(), 'bench-reports-'));
+  const started = performance.now();
+  const run = spawnSync(process.execPath, ['--require', 'ts-node/register/transpile-only', 'bin/conformance.ts', '--reports', reports, ...extra], { cwd: ROOT, encoding: 'utf8' });
+  const wallMs = performance.now() - started;
+  const inner = JSON.parse(readFileSync(join(reports, 'run.json'), 'utf8')) as { peakRssKb: number };
+  rmSync(reports, { recursive: true, force: true });
+  return { wallMs, peakRssKb: inner.peakRssKb, code: run.status };
+}
+
+async function main(): Promise<void> {
+  console.log(`Node ${process.versions.node}, OpenSSL ${process.versions.openssl}, ${require('node:os').cpus().length} cores\n`);
+
+  // PKI
+  const dir = mkdtempSync(join(tmpdir(), 'bench-pki-'));
+  const [, cold] = await timed(() => ensurePki({ dir }));
+  const warmSamples: number[] = [];
+  for (let i = 0; i < 20; i++) warmSamples.push((await timed(() => ensurePki({ dir })))[1]);
+  rmSync(dir, { recursive: true, force: true });
+  console.log(`PKI build   cold ${ms(cold)}   warm ${ms(stats(warmSamples).median)} (median of 20)   goals: ≤ 3000 ms cold, ≤ 100 ms warm`);
+
+  // One attempt vs the floor, against the same server
+  const pki = await ensurePki();
+  const profile = (name: string) => pki.profiles[name]!;
+  const server = await nodeServer.start({ ...DEFAULT_SERVER, certfile: profile('localhost').cert, keyfile: profile('localhost').key });
+  const clientSettings = { ...DEFAULT_CLIENT, verify: profile('server-ca').cert };
+  const context = tls.createSecureContext({ ca: readFileSync(profile('server-ca').cert) });
+  for (let i = 0; i < 30; i++) {
+    await attemptConnection(server, axiosClient, clientSettings);
+    await floorRequest(server.port, context);
+  }
+  const attemptSamples: number[] = [];
+  const floorSamples: number[] = [];
+  // Interleaved, so that both see the same machine.
+  for (let i = 0; i < ATTEMPTS; i++) {
+    const [outcome, attemptMs] = await timed(() => attemptConnection(server, axiosClient, clientSettings));
+    if (!outcome.connected) throw new Error(`attempt ${i} did not connect: ${outcome.reason}`);
+    attemptSamples.push(attemptMs);
+    floorSamples.push((await timed(() => floorRequest(server.port, context)))[1]);
+  }
+  await server.close();
+  const attempt = stats(attemptSamples);
+  const floor = stats(floorSamples);
+  console.log(`attempt     median ${ms(attempt.median)}   mean ${ms(attempt.mean)}   p90 ${ms(attempt.p90)}   (node server × axios client, both ends observed, ${ATTEMPTS} runs)`);
+  console.log(`floor       median ${ms(floor.median)}   mean ${ms(floor.mean)}   p90 ${ms(floor.p90)}   (tls.connect + GET, prebuilt secure context)`);
+  console.log(`ratio       ${(attempt.median / floor.median).toFixed(2)}× (median)   ${(attempt.mean / floor.mean).toFixed(2)}× (mean)   goal: ≤ 2×`);
+
+  // The suite
+  const serial = runSuite([]);
+  const parallel = runSuite(['--parallel', '2']);
+  console.log(`suite       ${ms(serial.wallMs)} wall serial (exit ${serial.code}), ${ms(parallel.wallMs)} wall --parallel 2 (exit ${parallel.code})   goal: ≤ 10000 ms`);
+  console.log(`peak memory ${(serial.peakRssKb / 1024).toFixed(0)} MiB (suite, serial)   ${(process.resourceUsage().maxRSS / 1024).toFixed(0)} MiB (this benchmark)`);
+}
+
+main().catch((error: unknown) => {
+  console.error(`bench: ${error instanceof Error ? error.message : String(error)}`);
+  process.exitCode = 2;
+});

@@ -107,6 +107,7 @@ describe('npm run conformance', { concurrency: 2 }, () => {
     ['cert_reqs CERT_SOMETIMES', [`${FIXTURES}/unknown-cert-reqs.feature`], /unknown-cert-reqs\.feature:7: cert_reqs: unknown value "CERT_SOMETIMES"/],
     ['a missing certificate file', [`${FIXTURES}/missing-file.feature`], /certfile \(test\/fixtures\/files\/does-not-exist\.pem\): no such file/],
     ['a file that is not PEM', [`${FIXTURES}/not-pem.feature`], /certfile \(test\/fixtures\/files\/not-a-certificate\.pem\): holds no PEM certificate/],
+    ['a certificate file that cannot be read', [`${FIXTURES}/unreadable.feature`], /certfile \(test\/fixtures\/files\): cannot read the file \(EISDIR\)/],
     ['a key that does not match its certificate', [`${FIXTURES}/mismatched-key.feature`], /keyfile \(certs\/mismatched-key\.key\.pem\): the private key does not match/],
     ['ssl_version as the string "ssl.PROTOCOL_TLSv1_2"', [`${FIXTURES}/ssl-version-string.feature`], /ssl_version: is the string "ssl\.PROTOCOL_TLSv1_2", not a protocol constant/],
     ['a step no definition matches', [`${FIXTURES}/undefined-step.feature`], /no step definition matches "the server speaks Klingon"/],

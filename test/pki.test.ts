@@ -70,6 +70,11 @@ describe('PKI', () => {
     assert.equal(createPublicKey(readFileSync(pki.profiles['localhost']!.key)).asymmetricKeyDetails?.modulusLength, 2048);
   });
 
+  it('is listed, profile by profile, in certs/README.md', () => {
+    const readme = readFileSync(join(__dirname, '..', 'certs', 'README.md'), 'utf8');
+    for (const profile of CATALOG) assert.ok(readme.includes(`| \`${profile.name}\` | ${profile.role === 'ca' ? 'CA' : profile.role} | ${profile.description} |`), profile.name);
+  });
+
   it('is reused while the catalog is unchanged and no certificate nears its end', async () => {
     const again = await ensurePki({ dir });
     assert.equal(again.rebuilt, false);

@@ -20,14 +20,10 @@ import tls, { type TLSSocket } from 'node:tls';
 import type { ClientSettings } from '../vocabulary';
 import { NODE_TLS_VERSION, summarizeCertificate } from './node-server';
 import { readPem } from './pem-files';
-import type { ClientImplementation, ClientObservation, ClientTarget, RawError } from './types';
+import { rawError, type ClientImplementation, type ClientObservation, type ClientTarget, type RawError } from './types';
 
 const axiosVersion: string = (require('axios/package.json') as { version: string }).version;
 
-function rawError(error: unknown): RawError {
-  const e = error as NodeJS.ErrnoException;
-  return { ...(e?.code ? { code: e.code } : {}), message: String(e?.message ?? error).trim() };
-}
 
 function keyExchange(socket: TLSSocket): string | null {
   const info = socket.getEphemeralKeyInfo();

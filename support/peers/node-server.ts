@@ -24,7 +24,7 @@ import { ConfigurationError } from '../errors';
 import { alertIn } from '../outcome/error-map';
 import { parseSslVersion, versionRange, type ServerSettings, type TlsVersion } from '../vocabulary';
 import { hasPem, readPem } from './pem-files';
-import type { CertificateSummary, RawError, RunningServer, ServerImplementation, ServerObservation } from './types';
+import { rawError, type CertificateSummary, type RawError, type RunningServer, type ServerImplementation, type ServerObservation } from './types';
 
 export const NODE_TLS_VERSION: Record<TlsVersion, 'TLSv1' | 'TLSv1.1' | 'TLSv1.2' | 'TLSv1.3'> = {
   TLSv1: 'TLSv1',
@@ -51,10 +51,6 @@ export function summarizeCertificate(cert: PeerCertificate | Record<string, neve
   };
 }
 
-function rawError(error: unknown): RawError {
-  const e = error as NodeJS.ErrnoException;
-  return { ...(e?.code ? { code: e.code } : {}), message: String(e?.message ?? error).trim() };
-}
 
 interface ConnectionRecord {
   accepted: boolean;

@@ -93,3 +93,9 @@ export interface ClientImplementation {
   /** Release anything kept between attempts (processes, pools). */
   close?(): Promise<void>;
 }
+
+/** Keep an error as evidence: its code and its message, nothing else. */
+export function rawError(error: unknown): RawError {
+  const e = error as NodeJS.ErrnoException | undefined;
+  return { ...(e?.code ? { code: e.code } : {}), message: String(e?.message ?? error).trim() };
+}

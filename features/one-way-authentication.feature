@@ -154,8 +154,8 @@ Feature: One-way authentication
 
       Examples:
         | server ciphers                                          | client ciphers                                                | negotiated                              |
-        | ECDHE-RSA-AES256-GCM-SHA384:ECDHE-RSA-AES128-GCM-SHA256 | ECDHE-RSA-AES128-GCM-SHA256:ECDHE-RSA-CHACHA20-POLY1305       | TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256   |
-        | ECDHE-RSA-CHACHA20-POLY1305:ECDHE-RSA-AES256-GCM-SHA384 | ECDHE-RSA-AES128-GCM-SHA256:ECDHE-RSA-AES256-GCM-SHA384       | TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384   |
+        | ECDHE-RSA-AES256-GCM-SHA384:ECDHE-RSA-AES128-GCM-SHA256 | ECDHE-RSA-AES128-GCM-SHA256:ECDHE-RSA-CHACHA20-POLY1305       | ECDHE-RSA-AES128-GCM-SHA256             |
+        | ECDHE-RSA-CHACHA20-POLY1305:ECDHE-RSA-AES256-GCM-SHA384 | ECDHE-RSA-AES128-GCM-SHA256:ECDHE-RSA-AES256-GCM-SHA384       | ECDHE-RSA-AES256-GCM-SHA384             |
 
     @rule:one-way.flow
     Scenario Outline: who encrypts a random key with the server's public key? <protocol> with <server ciphers>

@@ -21,5 +21,9 @@ Given('the client has ciphers {string}', function (this: ConformanceWorld, ciphe
 });
 
 When('the client connects', async function (this: ConformanceWorld) {
-  await this.connect();
+  const pairs = this.pairs();
+  // A scenario about implementations this run does not include is skipped, and the report says so.
+  if (pairs.length === 0) return 'skipped';
+  await this.connect(pairs);
+  return undefined;
 });

@@ -1,23 +1,49 @@
 /**
  * The one verb every Then step asserts with (after h2spec's shared verifiers):
- * it records what was expected and, when the outcome differs, fails with the
- * requirement, what was expected and what happened.
+ * for each implementation pair it records what was expected and whether it
+ * held, applies the listed deviations, and fails with the requirement, what
+ * was expected and what happened at each pair that violated it.
  */
 import { AssertionError } from 'chai';
+import { deviationHappens, findDeviation } from './deviations';
 import { describeOutcome } from './outcome/classify';
 import type { Outcome } from './outcome/vocabulary';
+import type { PairAttempt } from './pairs';
 import { findRule } from './rules';
 import type { ConformanceWorld } from './world';
 
-export function expectOutcome(world: ConformanceWorld, expected: string, holds: (outcome: Outcome) => boolean, actual?: (outcome: Outcome) => string): void {
-  const outcome = world.requireOutcome();
-  const held = holds(outcome);
-  world.expectations.push({ text: expected, held });
-  if (held) return;
-  throw new AssertionError(violationMessage(world.ruleIds, expected, actual ? actual(outcome) : describeOutcome(outcome)));
+export type Judgement = { readonly held: true } | { readonly held: false; readonly actual: string };
+
+/** Check one expectation on every pair; `judge` gets each pair's attempt (a refusal included). */
+export function expectEachPair(world: ConformanceWorld, expected: string, judge: (attempt: PairAttempt) => Judgement): void {
+  if (world.attempts.length === 0) throw new Error('no connection was attempted: a "When the client connects" step must come first');
+  const violations: string[] = [];
+  for (const attempt of world.attempts) {
+    const judgement = judge(attempt);
+    const deviation = findDeviation(world.ruleIds, attempt.server.name, attempt.client.name, expected);
+    if (judgement.held) {
+      attempt.checks.push({ expected, verdict: 'held', ...(deviation ? { staleDeviation: deviation.id } : {}) });
+    } else if (deviation && attempt.outcome && deviationHappens(deviation, attempt.outcome)) {
+      attempt.checks.push({ expected, verdict: 'deviation', actual: judgement.actual, deviation: { id: deviation.id, reason: deviation.reason } });
+    } else {
+      attempt.checks.push({ expected, verdict: 'violated', actual: judgement.actual });
+      violations.push(`${attempt.server.name} server × ${attempt.client.name} client: ${judgement.actual}`);
+    }
+  }
+  if (violations.length) throw new AssertionError(violationMessage(world.ruleIds, expected, violations));
 }
 
-export function violationMessage(ruleIds: readonly string[], expected: string, actual: string): string {
+/** Check one expectation about the outcome on every pair. A configuration the server refused is broken input here. */
+export function expectOutcome(world: ConformanceWorld, expected: string, holds: (outcome: Outcome) => boolean, actual?: (outcome: Outcome) => string): void {
+  expectEachPair(world, expected, (attempt) => {
+    if (attempt.refusal) throw attempt.refusal;
+    const outcome = attempt.outcome!;
+    return holds(outcome) ? { held: true } : { held: false, actual: actual ? actual(outcome) : describeOutcome(outcome) };
+  });
+}
+
+export function violationMessage(ruleIds: readonly string[], expected: string, actual: readonly string[]): string {
   const rules = ruleIds.map((id) => `rule ${id}: ${findRule(id)?.title ?? '(not in the rule index)'}`);
-  return [...(rules.length ? rules : ['(scenario without a @rule tag)']), `  expected: ${expected}`, `  actual:   ${actual}`].join('\n');
+  const happened = actual.length === 1 ? [`  actual:   ${actual[0]}`] : ['  actual:', ...actual.map((line) => `    ${line}`)];
+  return [...(rules.length ? rules : ['(scenario without a @rule tag)']), `  expected: ${expected}`, ...happened].join('\n');
 }

@@ -29,7 +29,8 @@ export interface ServerSettings {
   readonly certfile?: string;
   /** Path of the private key; when absent, the key is read from certfile. */
   readonly keyfile?: string;
-  readonly cert_reqs: CertReqs;
+  /** Absent: left at the implementation's default (Python's SSLContext keeps CERT_NONE for a server). */
+  readonly cert_reqs?: CertReqs;
   /** Path of the CA certificates that client certificates must chain to. */
   readonly ca_certs?: string;
   /**
@@ -58,7 +59,7 @@ export interface ClientSettings {
   readonly ciphers?: string;
 }
 
-export const DEFAULT_SERVER: ServerSettings = { cert_reqs: 'CERT_NONE', ssl_version: 'ssl.PROTOCOL_TLS' };
+export const DEFAULT_SERVER: ServerSettings = { ssl_version: 'ssl.PROTOCOL_TLS' };
 export const DEFAULT_CLIENT: ClientSettings = { verify: true, server_hostname: 'localhost', timeout: 5 };
 
 function oneOf<T extends string>(field: string, allowed: readonly T[], text: string): T {

@@ -1,62 +1,52 @@
 /**
  * The World: one per scenario, holding plain settings in the documents'
- * vocabulary, the attempt's outcome, and what the Then steps expected of it.
- * Steps fill it; support/ does the work.
+ * vocabulary, the implementation pairs the run covers, and what each pair's
+ * attempt gave. Steps fill it; support/ does the work.
  */
 import { setWorldConstructor, World, type IWorldOptions } from '@cucumber/cucumber';
-import { attemptConnection } from './attempt';
-import { ConfigurationError } from './errors';
-import type { Outcome } from './outcome/vocabulary';
-import { clientImplementation, DEFAULT_CLIENT_IMPLEMENTATION, DEFAULT_SERVER_IMPLEMENTATION, serverImplementation } from './peers/registry';
-import { acquireServer } from './server-pool';
+import { attemptPairs, type Pair, type PairAttempt } from './pairs';
+import type { Chosen } from './peers/registry';
 import { DEFAULT_CLIENT, DEFAULT_SERVER, type ClientSettings, type ServerSettings } from './vocabulary';
 
 export interface WorldParameters {
-  readonly server?: string;
-  readonly client?: string;
+  /** The server and client implementations of the run, with their versions (set by the command line). */
+  readonly servers?: readonly Chosen[];
+  readonly clients?: readonly Chosen[];
 }
 
 type Mutable<T> = { -readonly [K in keyof T]: T[K] };
 
+const NODE_VERSION = `Node ${process.versions.node}, OpenSSL ${process.versions.openssl}`;
+const FALLBACK_SERVERS: readonly Chosen[] = [{ name: 'node', version: NODE_VERSION }];
+const FALLBACK_CLIENTS: readonly Chosen[] = [{ name: 'axios', version: NODE_VERSION }];
+
 export class ConformanceWorld extends World<WorldParameters> {
   server: Mutable<ServerSettings> = { ...DEFAULT_SERVER };
   client: Mutable<ClientSettings> = { ...DEFAULT_CLIENT };
-  readonly serverImplementation = serverImplementation(this.parameters.server ?? DEFAULT_SERVER_IMPLEMENTATION);
-  readonly clientImplementation = clientImplementation(this.parameters.client ?? DEFAULT_CLIENT_IMPLEMENTATION);
-
-  /** The outcome of the scenario's connection attempt. */
-  outcome: Outcome | undefined;
-  /** The server refused its configuration; a Then step may expect exactly that. */
-  refusal: ConfigurationError | undefined;
-  /** Settings as they were when the client connected, for the report. */
-  attempted: { server: ServerSettings; client: ClientSettings } | undefined;
   /** The `@rule:` ids of the running scenario (set by a Before hook). */
   ruleIds: readonly string[] = [];
-  /** What the Then steps expected, in their words, and whether it held. */
-  readonly expectations: { text: string; held: boolean }[] = [];
+  /** `@server:<name>` / `@client:<name>` tags: the scenario is about these implementations only. */
+  scope: { servers: readonly string[]; clients: readonly string[] } = { servers: [], clients: [] };
+  /** Settings as they were when the clients connected, for the report. */
+  attempted: { server: ServerSettings; client: ClientSettings } | undefined;
+  /** One attempt per implementation pair. */
+  attempts: PairAttempt[] = [];
 
   constructor(options: IWorldOptions<WorldParameters>) {
     super(options);
   }
 
-  async connect(): Promise<void> {
-    this.attempted = { server: { ...this.server }, client: { ...this.client } };
-    let server;
-    try {
-      server = await acquireServer(this.serverImplementation, this.server);
-    } catch (error) {
-      if (!(error instanceof ConfigurationError)) throw error;
-      this.refusal = error;
-      return;
-    }
-    this.outcome = await attemptConnection(server, this.clientImplementation, this.client);
+  /** The pairs this scenario runs: the run's, narrowed by the scenario's scope tags. */
+  pairs(): Pair[] {
+    const inScope = (names: readonly string[]) => (chosen: Chosen) => names.length === 0 || names.includes(chosen.name);
+    const servers = (this.parameters.servers ?? FALLBACK_SERVERS).filter(inScope(this.scope.servers));
+    const clients = (this.parameters.clients ?? FALLBACK_CLIENTS).filter(inScope(this.scope.clients));
+    return servers.flatMap((server) => clients.map((client) => ({ server, client })));
   }
 
-  /** The outcome a Then step asserts on. A server that refused its configuration is broken input here. */
-  requireOutcome(): Outcome {
-    if (this.refusal) throw this.refusal;
-    if (!this.outcome) throw new Error('no connection was attempted: a "When the client connects" step must come first');
-    return this.outcome;
+  async connect(pairs: readonly Pair[]): Promise<void> {
+    this.attempted = { server: { ...this.server }, client: { ...this.client } };
+    this.attempts = await attemptPairs(pairs, this.server, this.client);
   }
 }
 

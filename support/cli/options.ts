@@ -1,6 +1,6 @@
 /** The command line of `npm run conformance`, checked before anything runs. */
 import { HarnessInputError } from '../errors';
-import { CLIENTS, DEFAULT_CLIENT_IMPLEMENTATION, DEFAULT_SERVER_IMPLEMENTATION, SERVERS } from '../peers/registry';
+import { CLIENTS, SERVERS } from '../peers/registry';
 import { findRule } from '../rules';
 
 export interface Options {
@@ -9,8 +9,10 @@ export interface Options {
   readonly rules: readonly string[];
   readonly name: string | null;
   readonly parallel: number;
-  readonly server: string;
-  readonly client: string;
+  readonly servers: readonly string[];
+  readonly clients: readonly string[];
+  /** A missing implementation is an error (exit 2) instead of being skipped. */
+  readonly requireAll: boolean;
   readonly reports: string;
   readonly debug: boolean;
   readonly help: boolean;
@@ -24,8 +26,10 @@ Options:
   --rule <id>        run only the scenarios tagged @rule:<id> (repeatable)
   --tags <expr>      Cucumber tag expression, e.g. "@mutual and not @headline"
   --name <regexp>    run only scenarios whose name matches
-  --server <impl>    server implementation (${Object.keys(SERVERS).join(', ')}; default ${DEFAULT_SERVER_IMPLEMENTATION})
-  --client <impl>    client implementation (${Object.keys(CLIENTS).join(', ')}; default ${DEFAULT_CLIENT_IMPLEMENTATION})
+  --servers <a,b>    server implementations (default: all of ${Object.keys(SERVERS).join(', ')})
+  --clients <a,b>    client implementations (default: all of ${Object.keys(CLIENTS).join(', ')})
+                     every chosen server is run against every chosen client
+  --require-all      a chosen implementation that is missing here is an error (exit 2), not skipped
   --parallel <n>     run scenarios in n worker processes
   --reports <dir>    where reports go (default reports/)
   --debug            print stack traces of harness errors
@@ -33,7 +37,8 @@ Options:
 
 Exit status: 0 every rule holds, 1 a rule is violated, 2 the harness or its input is broken.`;
 
-const WITH_VALUE = new Set(['--rule', '--tags', '--name', '--server', '--client', '--parallel', '--reports']);
+const WITH_VALUE = new Set(['--rule', '--tags', '--name', '--servers', '--clients', '--parallel', '--reports']);
+const ALIASES: Record<string, string> = { '--server': '--servers', '--client': '--clients' };
 
 export function parseOptions(argv: readonly string[]): Options {
   const paths: string[] = [];
@@ -41,14 +46,17 @@ export function parseOptions(argv: readonly string[]): Options {
   const values = new Map<string, string>();
   let debug = false;
   let help = false;
+  let requireAll = false;
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i]!;
     if (!arg.startsWith('--')) {
       paths.push(arg);
       continue;
     }
-    const [flag, inline] = arg.includes('=') ? [arg.slice(0, arg.indexOf('=')), arg.slice(arg.indexOf('=') + 1)] : [arg, undefined];
+    const [given, inline] = arg.includes('=') ? [arg.slice(0, arg.indexOf('=')), arg.slice(arg.indexOf('=') + 1)] : [arg, undefined];
+    const flag = ALIASES[given] ?? given;
     if (flag === '--debug') debug = true;
+    else if (flag === '--require-all') requireAll = true;
     else if (flag === '--help') help = true;
     else if (WITH_VALUE.has(flag)) {
       const value = inline ?? argv[++i];
@@ -64,18 +72,26 @@ export function parseOptions(argv: readonly string[]): Options {
   }
   const parallel = Number(values.get('--parallel') ?? '0');
   if (!Number.isInteger(parallel) || parallel < 0) throw new HarnessInputError(`--parallel ${values.get('--parallel')}: expected a whole number`);
-  const server = values.get('--server') ?? DEFAULT_SERVER_IMPLEMENTATION;
-  const client = values.get('--client') ?? DEFAULT_CLIENT_IMPLEMENTATION;
-  if (!SERVERS[server]) throw new HarnessInputError(`--server ${server}: unknown implementation (available: ${Object.keys(SERVERS).join(', ')})`);
-  if (!CLIENTS[client]) throw new HarnessInputError(`--client ${client}: unknown implementation (available: ${Object.keys(CLIENTS).join(', ')})`);
+  const list = (flag: string, known: Readonly<Record<string, unknown>>): string[] => {
+    const given = values.get(flag);
+    if (given === undefined) return Object.keys(known);
+    const names = given.split(',').map((n) => n.trim()).filter(Boolean);
+    for (const name of names) {
+      if (!known[name]) throw new HarnessInputError(`${flag} ${name}: unknown implementation (known: ${Object.keys(known).join(', ')})`);
+    }
+    return [...new Set(names)];
+  };
+  const servers = list('--servers', SERVERS);
+  const clients = list('--clients', CLIENTS);
   return {
     paths: paths.length ? paths : ['features'],
     tags: values.get('--tags') ?? null,
     rules,
     name: values.get('--name') ?? null,
     parallel,
-    server,
-    client,
+    servers,
+    clients,
+    requireAll,
     reports: values.get('--reports') ?? 'reports',
     debug,
     help,

@@ -10,6 +10,7 @@ import { join, relative, resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { Writable } from 'node:stream';
 import { errorText, HarnessInputError } from '../errors';
+import { detectImplementations } from '../peers/registry';
 import { ensurePki, PROJECT_ROOT } from '../pki/store';
 import { buildMatrix, writeMatrix } from '../report/matrix';
 import { RunCollector, type ScenarioResult } from '../report/run-collector';
@@ -24,7 +25,8 @@ export interface Io {
 /** Support code Cucumber loads, in every worker. */
 const SUPPORT = ['support/world.ts', 'support/parameter-types.ts', 'support/hooks.ts', 'steps/**/*.ts'].map((p) => join(PROJECT_ROOT, p));
 
-const PROGRESS_MARK = (result: ScenarioResult): string => (result.passed ? '.' : result.failure?.kind === 'violation' ? 'F' : 'E');
+const PROGRESS_MARK = (result: ScenarioResult): string =>
+  result.skipped ? '-' : result.passed ? '.' : result.failure?.kind === 'violation' ? 'F' : 'E';
 
 export async function runConformance(argv: readonly string[], io: Io = process): Promise<number> {
   const started = performance.now();
@@ -42,14 +44,23 @@ export async function runConformance(argv: readonly string[], io: Io = process):
     io.stdout.write(USAGE + '\n');
     return 0;
   }
-  const missing = options.paths.find((path) => !existsSync(path));
-  if (missing) return fail(`${missing}: no such feature file or directory`);
+  const absent = options.paths.find((path) => !existsSync(path));
+  if (absent) return fail(`${absent}: no such feature file or directory`);
 
+  let implementations: Awaited<ReturnType<typeof detectImplementations>>;
   try {
-    await ensurePki();
+    [implementations] = await Promise.all([detectImplementations(options.servers, options.clients), ensurePki()]);
   } catch (error) {
     return fail(`certs/: cannot build the PKI: ${errorText(error)}`);
   }
+  const { missing } = implementations;
+  if (missing.length && options.requireAll) {
+    return fail(`--require-all: ${missing.map((m) => `${m.end} ${m.name} is not available here (${m.hint})`).join('; ')}`);
+  }
+  if (implementations.servers.length === 0 || implementations.clients.length === 0) {
+    return fail(`no ${implementations.servers.length === 0 ? 'server' : 'client'} implementation is available here: ${missing.map((m) => `${m.name}: ${m.hint}`).join('; ')}`);
+  }
+  for (const m of missing) io.stdout.write(`skipping ${m.end} ${m.name}: ${m.hint}\n`);
 
   const reports = resolve(options.reports);
   mkdirSync(reports, { recursive: true });
@@ -70,7 +81,7 @@ export async function runConformance(argv: readonly string[], io: Io = process):
         parallel: options.parallel,
         strict: true,
         format: [`html:${join(reports, 'cucumber.html')}`, `junit:${join(reports, 'cucumber.junit.xml')}`, `message:${join(reports, 'cucumber.ndjson')}`],
-        worldParameters: { server: options.server, client: options.client },
+        worldParameters: JSON.parse(JSON.stringify({ servers: implementations.servers, clients: implementations.clients })),
       },
     });
     // Cucumber's own stdout formatter is not used: progress and summary are ours, below.
@@ -86,7 +97,7 @@ export async function runConformance(argv: readonly string[], io: Io = process):
   if (marks) io.stdout.write('\n');
 
   const results = collector.results();
-  const matrix = buildMatrix(results);
+  const matrix = buildMatrix(results, implementations);
   writeMatrix(reports, matrix);
   const wallMs = Math.round(performance.now() - started);
   writeFileSync(

@@ -50,7 +50,7 @@ export function classify(client: ClientObservation, server: ServerObservation, d
   const common = {
     protocol: client.protocol ?? server.protocol,
     cipher: client.cipher ?? server.cipher,
-    keyExchange: client.keyExchange,
+    keyExchange: client.keyExchange ?? keyExchangeOf(client.protocol ?? server.protocol, client.cipher ?? server.cipher),
     insecure: !client.verified,
     sessionReused: client.sessionReused,
     requestReachedServer: server.requests.length > 0,
@@ -69,6 +69,19 @@ export function classify(client: ClientObservation, server: ServerObservation, d
   const end = ending(client, server);
   const phase: Phase = client.handshakeCompleted ? 'first read' : 'handshake';
   return { ...common, verdict: VERDICT[end.endedBy], connected: false, httpStatus: null, ...end, phase };
+}
+
+/**
+ * The key exchange a suite implies, for clients that cannot report it:
+ * TLS 1.3 always uses an ephemeral (EC)DHE share; a TLS 1.2 suite named
+ * ECDHE-/DHE- is ephemeral; any other TLS 1.2 suite is RSA key transport.
+ */
+export function keyExchangeOf(protocol: string | null, cipher: string | null): string | null {
+  if (!protocol || !cipher) return null;
+  if (protocol === 'TLSv1.3') return 'ephemeral (TLS 1.3)';
+  if (/^(ECDHE|TLS_ECDHE)/.test(cipher)) return 'ECDHE';
+  if (/^(DHE|EDH|TLS_DHE)/.test(cipher)) return 'DHE';
+  return 'RSA key transport';
 }
 
 /** One line a person reads: "server rejected client: certificate_required (alert 116 from the server, on first read)". */

@@ -46,8 +46,9 @@ function tlsOptions(settings: ClientSettings): tls.ConnectionOptions {
 
 export const axiosClient: ClientImplementation = {
   name: 'axios',
-  async version() {
-    return `axios ${axiosVersion}, Node ${process.versions.node}, OpenSSL ${process.versions.openssl}`;
+  summary: 'axios GET with its own https.Agent: verify → ca/rejectUnauthorized, cert → cert/key',
+  async detect() {
+    return { available: true, version: `axios ${axiosVersion}, Node ${process.versions.node}, OpenSSL ${process.versions.openssl}` };
   },
   async attempt(target: ClientTarget, settings: ClientSettings): Promise<ClientObservation> {
     const options = tlsOptions(settings);
@@ -69,7 +70,7 @@ export const axiosClient: ClientImplementation = {
       socket.once('secureConnect', () => {
         seen.handshakeCompleted = true;
         seen.protocol = socket.getProtocol();
-        seen.cipher = socket.getCipher()?.standardName ?? null;
+        seen.cipher = socket.getCipher()?.name ?? null;
         seen.keyExchange = keyExchange(socket);
         seen.sessionReused = socket.isSessionReused();
       });

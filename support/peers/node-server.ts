@@ -12,7 +12,7 @@
  *   check Python's CERT_OPTIONAL makes: a certificate that is presented must
  *   verify; the adapter drops the connection when it does not, as a Node
  *   application would. Node has no built-in equivalent.
- * - `CERT_NONE` → `requestCert: false`: no certificate is asked for.
+ * - `CERT_NONE`, or cert_reqs left unset → `requestCert: false`: no certificate is asked for.
  * - `keyfile` absent → the key is read from `certfile`, as Python does.
  * - `ssl_version`, `minimum_version`, `maximum_version` → `minVersion`/`maxVersion`.
  */
@@ -24,7 +24,7 @@ import { ConfigurationError } from '../errors';
 import { alertIn } from '../outcome/error-map';
 import { parseSslVersion, versionRange, type ServerSettings, type TlsVersion } from '../vocabulary';
 import { hasPem, readPem } from './pem-files';
-import { rawError, type CertificateSummary, type RawError, type RunningServer, type ServerImplementation, type ServerObservation } from './types';
+import { NOT_ACCEPTED, rawError, type CertificateSummary, type RawError, type RunningServer, type ServerImplementation, type ServerObservation } from './types';
 
 export const NODE_TLS_VERSION: Record<TlsVersion, 'TLSv1' | 'TLSv1.1' | 'TLSv1.2' | 'TLSv1.3'> = {
   TLSv1: 'TLSv1',
@@ -105,7 +105,7 @@ function translate(settings: ServerSettings): https.ServerOptions {
     throw new ConfigurationError('ssl_version', 'ssl.PROTOCOL_TLS_CLIENT cannot create a server-side socket');
   }
   const range = versionRange(ssl.constant, settings.minimum_version, settings.maximum_version);
-  const verifying = settings.cert_reqs !== 'CERT_NONE';
+  const verifying = settings.cert_reqs === 'CERT_OPTIONAL' || settings.cert_reqs === 'CERT_REQUIRED';
   return {
     ...(certText ? { cert: certText } : {}),
     ...(key ? { key } : {}),
@@ -169,7 +169,7 @@ class NodeRunningServer implements RunningServer {
     if (!record || record.tlsSocket) return;
     record.tlsSocket = tlsSocket;
     tlsSocket.once('close', () => {
-      if (!record.handshakeCompleted && this.settings.cert_reqs !== 'CERT_NONE' && tlsSocket.authorizationError) {
+      if (!record.handshakeCompleted && this.settings.cert_reqs === 'CERT_REQUIRED' && tlsSocket.authorizationError) {
         record.verificationError = String(tlsSocket.authorizationError);
         record.clientCertificate ??= summarizeCertificate(tlsSocket.getPeerCertificate());
         record.rejection ??= { code: String(tlsSocket.authorizationError), message: 'Node destroyed the connection: the client certificate failed verification (no alert sent)' };
@@ -183,7 +183,7 @@ class NodeRunningServer implements RunningServer {
     if (!record) return;
     record.handshakeCompleted = true;
     record.protocol = tlsSocket.getProtocol();
-    record.cipher = tlsSocket.getCipher()?.standardName ?? null;
+    record.cipher = tlsSocket.getCipher()?.name ?? null;
     record.clientCertificate = summarizeCertificate(tlsSocket.getPeerCertificate());
     // Node sets authorizationError even when no certificate was presented; only a presented one was verified.
     if (record.clientCertificate && tlsSocket.authorizationError) record.verificationError = String(tlsSocket.authorizationError);
@@ -219,17 +219,14 @@ class NodeRunningServer implements RunningServer {
   }
 
   async observe(clientPort: number | null, settleMs = 1000): Promise<ServerObservation> {
-    const record = clientPort === null ? undefined : this.connections.get(clientPort);
-    if (!record) {
-      return {
-        accepted: false, handshakeCompleted: false, protocol: null, cipher: null, clientCertificate: null,
-        verificationError: null, rejection: null, errors: [], requests: [],
-      };
-    }
+    // Without a port: the oldest connection not observed yet (the map keeps accept order).
+    const port = clientPort ?? this.connections.keys().next().value;
+    const record = port === undefined ? undefined : this.connections.get(port);
+    if (!record) return NOT_ACCEPTED;
     let timer: NodeJS.Timeout | undefined;
     await Promise.race([record.closed, new Promise<void>((resolve) => (timer = setTimeout(resolve, settleMs)))]);
     clearTimeout(timer);
-    this.connections.delete(clientPort!);
+    this.connections.delete(port!);
     const { closed: _closed, markClosed: _mark, tlsSocket: _socket, ...observation } = record;
     return { ...observation, errors: [...observation.errors], requests: [...observation.requests] };
   }
@@ -244,8 +241,9 @@ class NodeRunningServer implements RunningServer {
 
 export const nodeServer: ServerImplementation = {
   name: 'node',
-  async version() {
-    return `Node ${process.versions.node}, OpenSSL ${process.versions.openssl}`;
+  summary: "Node's https.createServer: requestCert/rejectUnauthorized from cert_reqs",
+  async detect() {
+    return { available: true, version: `Node ${process.versions.node}, OpenSSL ${process.versions.openssl}` };
   },
   async start(settings: ServerSettings): Promise<RunningServer> {
     const options = translate(settings);

@@ -44,3 +44,18 @@ export function readPem(field: string, path: string, kind: PemKind): string {
 export function hasPem(text: string, kind: PemKind): boolean {
   return BLOCK[kind].test(text);
 }
+
+/** The files a server configuration names exist and hold what they should: the same message whichever implementation reads them next. */
+export function checkServerFiles(settings: { certfile?: string; keyfile?: string; ca_certs?: string }): void {
+  if (settings.certfile) readPem('certfile', settings.certfile, 'certificate');
+  if (settings.keyfile) readPem('keyfile', settings.keyfile, 'private key');
+  if (settings.ca_certs) readPem('ca_certs', settings.ca_certs, 'certificate');
+}
+
+export function checkClientFiles(settings: { verify: string | boolean; cert?: readonly [string, string] }): void {
+  if (typeof settings.verify === 'string') readPem('verify', settings.verify, 'certificate');
+  if (settings.cert) {
+    readPem('cert', settings.cert[0], 'certificate');
+    readPem('cert', settings.cert[1], 'private key');
+  }
+}

@@ -38,7 +38,15 @@ export interface ServerObservation {
   readonly errors: readonly RawError[];
   /** HTTP requests the server answered on this connection. */
   readonly requests: readonly { readonly method: string; readonly path: string; readonly status: number }[];
+  /** Settings as the implementation reports them in effect (for example Python's `verify_mode`). */
+  readonly effective?: Readonly<Record<string, string>>;
 }
+
+/** A server observation for a connection the server never saw. */
+export const NOT_ACCEPTED: ServerObservation = {
+  accepted: false, handshakeCompleted: false, protocol: null, cipher: null, clientCertificate: null,
+  verificationError: null, rejection: null, errors: [], requests: [],
+};
 
 /** What the client end saw of one attempt. */
 export interface ClientObservation {
@@ -65,17 +73,28 @@ export interface RunningServer {
   readonly host: string;
   readonly port: number;
   /**
-   * What the server saw of the connection from `clientPort`, once the server
-   * is done with it or `settleMs` has passed.
+   * What the server saw of the connection from `clientPort` (or, when the
+   * client cannot tell its port, of the oldest connection not observed yet:
+   * attempts on one server are made one after another), once the server is
+   * done with it or `settleMs` has passed.
    */
   observe(clientPort: number | null, settleMs?: number): Promise<ServerObservation>;
   close(): Promise<void>;
 }
 
-export interface ServerImplementation {
+/** Whether an implementation can run on this machine: its version, or how to install it. */
+export type Availability =
+  | { readonly available: true; readonly version: string }
+  | { readonly available: false; readonly hint: string };
+
+interface Implementation {
   readonly name: string;
-  /** Implementation and library versions, for reports ("Node 20.20.2, OpenSSL 3.0.19"). */
-  version(): Promise<string>;
+  /** One line: what this implementation is, in the documents' terms. */
+  readonly summary: string;
+  detect(): Promise<Availability>;
+}
+
+export interface ServerImplementation extends Implementation {
   /** Start a server; throws ConfigurationError when the implementation refuses the settings. */
   start(settings: ServerSettings): Promise<RunningServer>;
 }
@@ -85,9 +104,7 @@ export interface ClientTarget {
   readonly port: number;
 }
 
-export interface ClientImplementation {
-  readonly name: string;
-  version(): Promise<string>;
+export interface ClientImplementation extends Implementation {
   /** One fresh connection and one `GET /`: never a reused socket or session. */
   attempt(target: ClientTarget, settings: ClientSettings): Promise<ClientObservation>;
   /** Release anything kept between attempts (processes, pools). */

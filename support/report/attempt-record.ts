@@ -3,7 +3,8 @@
  * report is built from Cucumber's own messages and stays right under
  * `--parallel` (workers send attachments to the coordinator with their results).
  */
-import type { ConfigurationError } from '../errors';
+import { shortPath, type ConfigurationError } from '../errors';
+import type { Check, PairAttempt } from '../pairs';
 import { describeOutcome } from '../outcome/classify';
 import type { Outcome } from '../outcome/vocabulary';
 import { labelFor } from '../pki';
@@ -11,22 +12,44 @@ import type { ClientSettings, ServerSettings } from '../vocabulary';
 
 export const ATTEMPT_MEDIA_TYPE = 'application/vnd.tls-conformance.attempt+json';
 
+export type AttemptVerdict = 'as expected' | 'expected deviation' | 'violated' | 'not checked';
+
+/** One implementation pair's attempt at one combination, as the scenario attaches it. */
 export interface AttemptRecord {
   readonly server: { readonly implementation: string; readonly version: string; readonly settings: Record<string, string> };
   readonly client: { readonly implementation: string; readonly version: string; readonly settings: Record<string, string> };
-  readonly expected: readonly string[];
-  /** Every expectation held. */
-  readonly held: boolean;
+  readonly checks: readonly Check[];
+  readonly verdict: AttemptVerdict;
   readonly actual: string;
   readonly outcome: Outcome | null;
   readonly refusal: { readonly field: string; readonly detail: string; readonly file?: string } | null;
+}
+
+export function attemptRecord(attempt: PairAttempt, settings: { server: ServerSettings; client: ClientSettings }): AttemptRecord {
+  const { checks, outcome, refusal } = attempt;
+  const verdict: AttemptVerdict = checks.length === 0
+    ? 'not checked'
+    : checks.some((c) => c.verdict === 'violated')
+      ? 'violated'
+      : checks.some((c) => c.verdict === 'deviation')
+        ? 'expected deviation'
+        : 'as expected';
+  return {
+    server: { implementation: attempt.server.name, version: attempt.server.version, settings: describeServerSettings(settings.server) },
+    client: { implementation: attempt.client.name, version: attempt.client.version, settings: describeClientSettings(settings.client) },
+    checks,
+    verdict,
+    actual: outcome ? describeOutcome(outcome) : refusal ? refusalText(refusal) : 'no outcome',
+    outcome: outcome ?? null,
+    refusal: refusal ? { field: refusal.field, detail: refusal.detail, ...(refusal.file ? { file: shortPath(refusal.file) } : {}) } : null,
+  };
 }
 
 export function describeServerSettings(settings: ServerSettings): Record<string, string> {
   return compact({
     certfile: labelFor(settings.certfile) ?? '(none)',
     keyfile: labelFor(settings.keyfile) ?? '(none)',
-    cert_reqs: settings.cert_reqs,
+    cert_reqs: settings.cert_reqs ?? '(default)',
     ca_certs: labelFor(settings.ca_certs) ?? '(none)',
     ssl_version: settings.ssl_version,
     minimum_version: settings.minimum_version,
@@ -54,4 +77,3 @@ export function refusalText(refusal: ConfigurationError): string {
   return `server refused its configuration: ${refusal.message}`;
 }
 
-export { describeOutcome };

@@ -8,12 +8,14 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Outcome } from '../outcome/vocabulary';
+import type { Check } from '../pairs';
+import type { Chosen, Missing } from '../peers/registry';
 import { findRule } from '../rules';
 import type { ScenarioResult } from './run-collector';
 
 export const MATRIX_SCHEMA_VERSION = 1;
 
-export type RowVerdict = 'as expected' | 'violated' | 'broken input' | 'harness error';
+export type RowVerdict = 'as expected' | 'expected deviation' | 'violated' | 'not checked' | 'broken input' | 'harness error';
 
 export interface MatrixRow {
   readonly rules: readonly string[];
@@ -24,6 +26,7 @@ export interface MatrixRow {
   readonly expected: string;
   readonly actual: string;
   readonly verdict: RowVerdict;
+  readonly checks: readonly Check[];
   readonly outcome: Omit<Outcome, 'evidence' | 'serverCertificate' | 'clientCertificate'> | null;
   readonly evidence: Outcome['evidence'] | null;
   readonly durationMs: number | null;
@@ -32,6 +35,12 @@ export interface MatrixRow {
 export interface Matrix {
   readonly schemaVersion: number;
   readonly generatedAt: string;
+  /** The implementations of the run, with versions; the missing ones with how to install them. */
+  readonly implementations: { readonly servers: readonly Chosen[]; readonly clients: readonly Chosen[]; readonly missing: readonly Missing[] };
+  /** Scenarios that ran for no pair of this run, and why. */
+  readonly skipped: readonly { readonly scenario: string; readonly location: string; readonly why: string }[];
+  /** Listed deviations whose expectation held: they no longer happen. */
+  readonly staleDeviations: readonly { readonly id: string; readonly server: string; readonly client: string; readonly location: string }[];
   readonly summary: {
     readonly combinations: number;
     readonly connected: number;
@@ -39,6 +48,7 @@ export interface Matrix {
     readonly serverRejectedClient: number;
     readonly clientRejectedServer: number;
     readonly asExpected: number;
+    readonly deviations: number;
     readonly violated: number;
   };
   readonly rows: readonly MatrixRow[];
@@ -46,10 +56,22 @@ export interface Matrix {
 
 const VERDICT_OF: Record<string, RowVerdict> = { violation: 'violated', input: 'broken input', harness: 'harness error' };
 
-export function buildMatrix(results: readonly ScenarioResult[], now = new Date()): Matrix {
+export function buildMatrix(
+  results: readonly ScenarioResult[],
+  implementations: Matrix['implementations'] = { servers: [], clients: [], missing: [] },
+  now = new Date(),
+): Matrix {
   const rows: MatrixRow[] = [];
+  const skipped: Matrix['skipped'][number][] = [];
+  const staleDeviations: Matrix['staleDeviations'][number][] = [];
   for (const result of results) {
+    if (result.skipped) {
+      skipped.push({ scenario: result.name, location: `${result.uri}:${result.line}`, why: 'it is about implementations this run does not include' });
+    }
     for (const attempt of result.attempts) {
+      for (const check of attempt.checks) {
+        if (check.staleDeviation) staleDeviations.push({ id: check.staleDeviation, server: attempt.server.implementation, client: attempt.client.implementation, location: `${result.uri}:${result.line}` });
+      }
       const { evidence, serverCertificate: _s, clientCertificate: _c, ...outcome } = attempt.outcome ?? ({} as Outcome);
       rows.push({
         rules: result.ruleIds,
@@ -57,9 +79,10 @@ export function buildMatrix(results: readonly ScenarioResult[], now = new Date()
         location: `${result.uri}:${result.line}`,
         server: attempt.server,
         client: attempt.client,
-        expected: attempt.expected.join('; ') || '(nothing asserted)',
+        expected: attempt.checks.map((c) => c.expected).join('; ') || '(nothing asserted)',
         actual: attempt.actual,
-        verdict: result.failure ? VERDICT_OF[result.failure.kind]! : 'as expected',
+        verdict: result.failure && result.failure.kind !== 'violation' ? VERDICT_OF[result.failure.kind]! : attempt.verdict,
+        checks: attempt.checks,
         outcome: attempt.outcome ? outcome : null,
         evidence: attempt.outcome ? evidence : null,
         durationMs: attempt.outcome?.durationMs ?? null,
@@ -70,6 +93,9 @@ export function buildMatrix(results: readonly ScenarioResult[], now = new Date()
   return {
     schemaVersion: MATRIX_SCHEMA_VERSION,
     generatedAt: now.toISOString(),
+    implementations,
+    skipped,
+    staleDeviations,
     summary: {
       combinations: rows.length,
       connected: count((r) => r.outcome?.connected === true),
@@ -77,6 +103,7 @@ export function buildMatrix(results: readonly ScenarioResult[], now = new Date()
       serverRejectedClient: count((r) => r.outcome?.verdict === 'server rejected client'),
       clientRejectedServer: count((r) => r.outcome?.verdict === 'client rejected server'),
       asExpected: count((r) => r.verdict === 'as expected'),
+      deviations: count((r) => r.verdict === 'expected deviation'),
       violated: count((r) => r.verdict === 'violated'),
     },
     rows,
@@ -96,7 +123,19 @@ function actualShort(row: MatrixRow): string {
   return `${o.verdict}: ${o.reason}, at ${o.phase}${o.alert ? `, alert ${o.alert.code}` : ', no alert'}`;
 }
 
-const SYMBOL: Record<RowVerdict, string> = { 'as expected': '✔', violated: '✘', 'broken input': '⚠', 'harness error': '⚠' };
+const SYMBOL: Record<RowVerdict, string> = {
+  'as expected': '✔',
+  'expected deviation': '≈',
+  violated: '✘',
+  'not checked': '?',
+  'broken input': '⚠',
+  'harness error': '⚠',
+};
+
+function deviationNote(row: MatrixRow): string {
+  const reasons = [...new Set(row.checks.filter((c) => c.deviation).map((c) => `${c.deviation!.id}: ${c.deviation!.reason}`))];
+  return reasons.join(' ');
+}
 
 export function matrixMarkdown(matrix: Matrix): string {
   const s = matrix.summary;
@@ -106,14 +145,19 @@ export function matrixMarkdown(matrix: Matrix): string {
     '',
     `${s.combinations} combinations: ${s.connected} connected, ${s.disconnected} disconnected ` +
       `(${s.serverRejectedClient} server rejected client, ${s.clientRejectedServer} client rejected server); ` +
-      `${s.asExpected} as expected, ${s.violated} violated.`,
+      `${s.asExpected} as expected, ${s.deviations} expected deviations, ${s.violated} violated.`,
+    '',
+    `Servers: ${matrix.implementations.servers.map((i) => `${i.name} (${i.version})`).join('; ')}.`,
+    `Clients: ${matrix.implementations.clients.map((i) => `${i.name} (${i.version})`).join('; ')}.`,
+    ...matrix.implementations.missing.map((m) => `Skipped ${m.end} ${m.name}: ${m.hint}.`),
+    ...matrix.staleDeviations.map((d) => `Deviation ${d.id} no longer happens for ${d.server} × ${d.client} (${d.location}).`),
     '',
     '| | rule | server | client | expected | actual | ms |',
     '|---|---|---|---|---|---|---|',
     ...matrix.rows.map(
       (row) =>
         `| ${SYMBOL[row.verdict]} | ${row.rules.join(' ')} | ${escape(`${row.server.implementation}: ${settingsText(row.server.settings)}`)} | ` +
-        `${escape(`${row.client.implementation}: ${settingsText(row.client.settings)}`)} | ${escape(row.expected)} | ${escape(actualShort(row))} | ${row.durationMs ?? ''} |`,
+        `${escape(`${row.client.implementation}: ${settingsText(row.client.settings)}`)} | ${escape(row.expected)} | ${escape(actualShort(row))}${row.verdict === 'expected deviation' ? escape(` (deviation: ${row.checks.find((c) => c.deviation)?.deviation?.id})`) : ''} | ${row.durationMs ?? ''} |`,
     ),
     '',
   ];
@@ -128,7 +172,7 @@ export function matrixHtml(matrix: Matrix): string {
   const s = matrix.summary;
   const rows = matrix.rows
     .map((row) => {
-      const cls = row.verdict === 'as expected' ? 'ok' : row.verdict === 'violated' ? 'bad' : 'broken';
+      const cls = row.verdict === 'as expected' ? 'ok' : row.verdict === 'expected deviation' ? 'deviation' : row.verdict === 'violated' ? 'bad' : 'broken';
       const titles = row.rules.map((id) => `${id}: ${findRule(id)?.title ?? ''}`).join('\n');
       const evidence = row.evidence
         ? JSON.stringify(
@@ -143,7 +187,7 @@ export function matrixHtml(matrix: Matrix): string {
       return `<tr class="${cls}"><td>${SYMBOL[row.verdict]} ${html(row.verdict)}</td><td title="${html(titles)}">${row.rules.map(html).join('<br>')}</td>
 <td>${html(row.server.implementation)}<br><small>${html(settingsText(row.server.settings))}</small></td>
 <td>${html(row.client.implementation)}<br><small>${html(settingsText(row.client.settings))}</small></td>
-<td>${html(row.expected)}</td><td>${html(actualShort(row))}<details><summary>evidence</summary><pre>${html(row.actual)}\n${html(evidence)}</pre></details></td>
+<td>${html(row.expected)}</td><td>${html(actualShort(row))}${row.verdict === 'expected deviation' ? `<br><small>${html(deviationNote(row))}</small>` : ''}<details><summary>evidence</summary><pre>${html(row.actual)}\n${html(evidence)}</pre></details></td>
 <td>${row.durationMs ?? ''}</td><td><small>${html(row.location)}</small></td></tr>`;
     })
     .join('\n');
@@ -152,11 +196,14 @@ export function matrixHtml(matrix: Matrix): string {
 <style>
 body{font:14px system-ui,sans-serif;margin:1.5em}table{border-collapse:collapse;width:100%}
 td,th{border:1px solid #ccc;padding:4px 6px;vertical-align:top;text-align:left}
-tr.ok td:first-child{background:#d9f2d9}tr.bad td:first-child{background:#f7d4d4}tr.broken td:first-child{background:#fff0c2}
+tr.ok td:first-child{background:#d9f2d9}tr.deviation td:first-child{background:#dde8f7}tr.bad td:first-child{background:#f7d4d4}tr.broken td:first-child{background:#fff0c2}
 pre{white-space:pre-wrap;font-size:12px;max-width:60em}small{color:#444}
 </style></head><body>
 <h1>TLS conformance: combinations</h1>
-<p>${s.combinations} combinations: ${s.connected} connected, ${s.disconnected} disconnected (${s.serverRejectedClient} server rejected client, ${s.clientRejectedServer} client rejected server); ${s.asExpected} as expected, ${s.violated} violated. Generated ${html(matrix.generatedAt)}.</p>
+<p>${s.combinations} combinations: ${s.connected} connected, ${s.disconnected} disconnected (${s.serverRejectedClient} server rejected client, ${s.clientRejectedServer} client rejected server); ${s.asExpected} as expected, ${s.deviations} expected deviations, ${s.violated} violated. Generated ${html(matrix.generatedAt)}.</p>
+<p>Servers: ${html(matrix.implementations.servers.map((i) => `${i.name} (${i.version})`).join('; '))}<br>Clients: ${html(matrix.implementations.clients.map((i) => `${i.name} (${i.version})`).join('; '))}</p>
+${matrix.implementations.missing.map((m) => `<p>Skipped ${html(m.end)} ${html(m.name)}: ${html(m.hint)}</p>`).join('\n')}
+${matrix.staleDeviations.map((d) => `<p>Deviation ${html(d.id)} no longer happens for ${html(d.server)} × ${html(d.client)} (${html(d.location)}).</p>`).join('\n')}
 <table><thead><tr><th>verdict</th><th>rule</th><th>server</th><th>client</th><th>expected</th><th>actual</th><th>ms</th><th>scenario</th></tr></thead>
 <tbody>
 ${rows}

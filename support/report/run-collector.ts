@@ -15,6 +15,8 @@ export interface ScenarioResult {
   readonly name: string;
   readonly ruleIds: readonly string[];
   readonly passed: boolean;
+  /** Nothing ran: the scenario is about implementations this run does not include. */
+  readonly skipped: boolean;
   readonly failure: { readonly kind: FailureKind; readonly where: string; readonly message: string; readonly stack?: string } | null;
   readonly attempts: readonly AttemptRecord[];
 }
@@ -30,6 +32,7 @@ export class RunCollector {
   private readonly started = new Map<string, string>(); // testCaseStartedId → testCaseId
   private readonly failures = new Map<string, ScenarioResult['failure']>();
   private readonly statuses = new Map<string, boolean>();
+  private readonly skipped = new Set<string>();
   private readonly attempts = new Map<string, AttemptRecord[]>();
   private readonly finished: string[] = [];
   /** Problems found before any scenario ran (unparsable feature files). */
@@ -89,6 +92,7 @@ export class RunCollector {
     const id = finished.testCaseStartedId;
     if (status === 'PASSED' || status === 'SKIPPED') {
       if (!this.statuses.has(id)) this.statuses.set(id, true);
+      if (status === 'SKIPPED') this.skipped.add(id);
       return;
     }
     this.statuses.set(id, false);
@@ -129,6 +133,7 @@ export class RunCollector {
       name: pickle?.name ?? '?',
       ruleIds: (pickle?.tags ?? []).map((t) => t.name).filter((n) => n.startsWith('@rule:')).map((n) => n.slice(6)),
       passed: this.statuses.get(testCaseStartedId) !== false,
+      skipped: this.statuses.get(testCaseStartedId) !== false && this.skipped.has(testCaseStartedId),
       failure: this.failures.get(testCaseStartedId) ?? null,
       attempts: this.attempts.get(testCaseStartedId) ?? [],
     };

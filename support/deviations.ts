@@ -1,0 +1,105 @@
+/**
+ * Expected deviations: where an implementation legitimately differs from what
+ * a rule's scenario expects, listed once, with the reason, in one reviewed
+ * file: features/deviations.json. A deviation applies to a failed
+ * expectation only when what happened is what the entry says happens; a
+ * deviation whose expectation now holds is reported as no longer happening.
+ */
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { HarnessInputError } from './errors';
+import type { Outcome } from './outcome/vocabulary';
+import { CLIENTS, SERVERS } from './peers/registry';
+import { findRule } from './rules';
+import { PROJECT_ROOT } from './pki/store';
+
+export const DEVIATIONS_FILE = join(PROJECT_ROOT, 'features', 'deviations.json');
+
+export interface Deviation {
+  readonly id: string;
+  readonly rules: readonly string[];
+  /** Server implementation, or "*". */
+  readonly server: string;
+  /** Client implementation, or "*". */
+  readonly client: string;
+  /** The expectation it replaces: a regular expression over the Then step's words. */
+  readonly instead_of: string;
+  /** What happens instead: each named outcome field must equal one of the values. */
+  readonly happens: Readonly<Partial<Record<'verdict' | 'reason' | 'phase' | 'endedBy' | 'alert', readonly (string | null)[]>>>;
+  readonly reason: string;
+}
+
+const FIELDS = ['verdict', 'reason', 'phase', 'endedBy', 'alert'] as const;
+
+function validate(raw: unknown): Deviation[] {
+  const where = 'features/deviations.json';
+  if (!Array.isArray(raw)) throw new HarnessInputError(`${where}: expected a JSON array of deviations`);
+  const ids = new Set<string>();
+  return raw.map((entry: Record<string, unknown>, index) => {
+    const at = `${where}: entry ${index + 1}${typeof entry?.id === 'string' ? ` (${entry.id})` : ''}`;
+    const text = (field: string): string => {
+      if (typeof entry?.[field] !== 'string' || entry[field] === '') throw new HarnessInputError(`${at}: field "${field}" must be a non-empty string`);
+      return entry[field] as string;
+    };
+    const id = text('id');
+    if (ids.has(id)) throw new HarnessInputError(`${at}: id "${id}" is used twice`);
+    ids.add(id);
+    const rules = entry.rules;
+    if (!Array.isArray(rules) || rules.length === 0) throw new HarnessInputError(`${at}: field "rules" must list rule ids`);
+    for (const rule of rules) if (!findRule(String(rule))) throw new HarnessInputError(`${at}: field "rules": unknown rule id ${JSON.stringify(rule)}`);
+    const server = text('server');
+    const client = text('client');
+    if (server !== '*' && !SERVERS[server]) throw new HarnessInputError(`${at}: field "server": unknown implementation ${JSON.stringify(server)}`);
+    if (client !== '*' && !CLIENTS[client]) throw new HarnessInputError(`${at}: field "client": unknown implementation ${JSON.stringify(client)}`);
+    const insteadOf = text('instead_of');
+    try {
+      new RegExp(insteadOf);
+    } catch {
+      throw new HarnessInputError(`${at}: field "instead_of" is not a regular expression`);
+    }
+    const happens = entry.happens as Record<string, unknown>;
+    if (typeof happens !== 'object' || happens === null) throw new HarnessInputError(`${at}: field "happens" must be an object`);
+    for (const [field, values] of Object.entries(happens)) {
+      if (!(FIELDS as readonly string[]).includes(field)) throw new HarnessInputError(`${at}: field "happens.${field}" is not one of ${FIELDS.join(', ')}`);
+      if (!Array.isArray(values)) throw new HarnessInputError(`${at}: field "happens.${field}" must be a list of values`);
+    }
+    text('reason');
+    return entry as unknown as Deviation;
+  });
+}
+
+let loaded: Deviation[] | undefined;
+
+export function deviations(): readonly Deviation[] {
+  if (!loaded) {
+    let raw: unknown;
+    try {
+      raw = JSON.parse(readFileSync(DEVIATIONS_FILE, 'utf8'));
+    } catch (error) {
+      throw new HarnessInputError(`features/deviations.json: ${(error as Error).message}`);
+    }
+    loaded = validate(raw);
+  }
+  return loaded;
+}
+
+/** The deviation listed for this expectation of this pair under these rules, if any. */
+export function findDeviation(ruleIds: readonly string[], server: string, client: string, expected: string): Deviation | undefined {
+  return deviations().find(
+    (d) =>
+      d.rules.some((rule) => ruleIds.includes(rule)) &&
+      (d.server === '*' || d.server === server) &&
+      (d.client === '*' || d.client === client) &&
+      new RegExp(`^(?:${d.instead_of})$`).test(expected),
+  );
+}
+
+function fieldValue(outcome: Outcome, field: (typeof FIELDS)[number]): string | null {
+  if (field === 'alert') return outcome.alert ? outcome.alert.name : null;
+  return outcome[field];
+}
+
+/** Whether what happened is what the deviation says happens instead. */
+export function deviationHappens(deviation: Deviation, outcome: Outcome): boolean {
+  return Object.entries(deviation.happens).every(([field, values]) => (values ?? []).includes(fieldValue(outcome, field as (typeof FIELDS)[number])));
+}

@@ -1,0 +1,65 @@
+/**
+ * One combination of parameters, attempted for every implementation pair of
+ * the run. Pairs that share a server implementation use one server, one
+ * client after another (so each end's evidence belongs to one attempt);
+ * different server implementations work at the same time.
+ */
+import { attemptConnection } from './attempt';
+import { ConfigurationError } from './errors';
+import type { Outcome } from './outcome/vocabulary';
+import { clientImplementation, serverImplementation, type Chosen } from './peers/registry';
+import { acquireServer } from './server-pool';
+import type { ClientSettings, ServerSettings } from './vocabulary';
+
+export interface Check {
+  readonly expected: string;
+  readonly verdict: 'held' | 'violated' | 'deviation';
+  readonly actual?: string;
+  /** The deviation that explains a failed expectation. */
+  readonly deviation?: { readonly id: string; readonly reason: string };
+  /** A listed deviation that did not happen: the expectation held. */
+  readonly staleDeviation?: string;
+}
+
+export interface PairAttempt {
+  readonly server: Chosen;
+  readonly client: Chosen;
+  readonly outcome?: Outcome;
+  /** The server (or client) refused its configuration. */
+  readonly refusal?: ConfigurationError;
+  readonly checks: Check[];
+}
+
+export interface Pair {
+  readonly server: Chosen;
+  readonly client: Chosen;
+}
+
+export async function attemptPairs(pairs: readonly Pair[], serverSettings: ServerSettings, clientSettings: ClientSettings): Promise<PairAttempt[]> {
+  const byServer = new Map<string, Pair[]>();
+  for (const pair of pairs) byServer.set(pair.server.name, [...(byServer.get(pair.server.name) ?? []), pair]);
+  const groups = await Promise.all(
+    [...byServer.values()].map(async (group) => {
+      const attempts: PairAttempt[] = [];
+      let server;
+      try {
+        server = await acquireServer(serverImplementation(group[0]!.server.name), serverSettings);
+      } catch (error) {
+        if (!(error instanceof ConfigurationError)) throw error;
+        return group.map((pair) => ({ ...pair, refusal: error, checks: [] }));
+      }
+      for (const pair of group) {
+        try {
+          attempts.push({ ...pair, outcome: await attemptConnection(server, clientImplementation(pair.client.name), clientSettings), checks: [] });
+        } catch (error) {
+          if (!(error instanceof ConfigurationError)) throw error;
+          attempts.push({ ...pair, refusal: error, checks: [] });
+        }
+      }
+      return attempts;
+    }),
+  );
+  // Report in the order the pairs were given.
+  const all = groups.flat();
+  return pairs.map((pair) => all.find((a) => a.server.name === pair.server.name && a.client.name === pair.client.name)!);
+}

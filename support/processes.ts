@@ -1,0 +1,64 @@
+/**
+ * Every process the harness starts (the Python peer, nginx, apache,
+ * openssl s_server, curl...) is started here and stopped here: on normal
+ * exit, on SIGINT/SIGTERM, and by `stopAllProcesses()` from the AfterAll hook.
+ */
+import { spawn, type ChildProcess, type SpawnOptions } from 'node:child_process';
+
+const running = new Set<ChildProcess>();
+let installed = false;
+
+function killAll(signal: NodeJS.Signals = 'SIGTERM'): void {
+  for (const child of running) {
+    try {
+      child.kill(signal);
+    } catch {
+      /* already gone */
+    }
+  }
+}
+
+function install(): void {
+  if (installed) return;
+  installed = true;
+  process.on('exit', () => killAll('SIGKILL'));
+  // In Cucumber's workers nothing else handles these; the command line installs its own first.
+  for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+    if (process.listenerCount(signal) === 0) {
+      process.once(signal, () => {
+        killAll();
+        process.exit(signal === 'SIGINT' ? 130 : 143);
+      });
+    }
+  }
+}
+
+export function spawnTracked(command: string, args: readonly string[], options: SpawnOptions = {}): ChildProcess {
+  install();
+  const child = spawn(command, args, { stdio: ['pipe', 'pipe', 'pipe'], ...options });
+  running.add(child);
+  child.once('exit', () => running.delete(child));
+  child.once('error', () => running.delete(child));
+  return child;
+}
+
+/** Stop a child and wait until it has exited (SIGKILL after `graceMs`). */
+export function stopProcess(child: ChildProcess, graceMs = 2000): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
+  return new Promise((resolve) => {
+    const timer = setTimeout(() => child.kill('SIGKILL'), graceMs);
+    child.once('exit', () => {
+      clearTimeout(timer);
+      resolve();
+    });
+    child.kill('SIGTERM');
+  });
+}
+
+export async function stopAllProcesses(): Promise<void> {
+  await Promise.all([...running].map((child) => stopProcess(child)));
+}
+
+export function runningProcessCount(): number {
+  return running.size;
+}

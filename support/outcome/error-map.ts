@@ -33,7 +33,7 @@ export function alertIn(error: RawError | null): { code: number; name: string } 
     const code = Number(numbered[1]);
     return { code, name: ALERTS[code]?.name ?? `alert_${code}` };
   }
-  const spelled = /(?:sslv3|tlsv1|tlsv13)[ _]alert[ _]([a-z_ ]+?)(?:[:\]]|$| \()/i.exec(text);
+  const spelled = /(?:sslv3|tlsv1|tlsv13)[ _]alert[ _]([a-z_ ]+?)(?:[:\],]|$| \()/i.exec(text);
   if (spelled) {
     const name = spelled[1]!.trim().toLowerCase().replace(/ /g, '_');
     const code = ALERT_BY_NAME.get(name);

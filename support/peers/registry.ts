@@ -5,6 +5,7 @@
  */
 import { HarnessInputError } from '../errors';
 import { axiosClient } from './axios-client';
+import { curlClient, opensslClient } from './command-clients';
 import { nodeServer } from './node-server';
 import { pythonContextClient, pythonContextServer, pythonEventletServer, requestsClient } from './python-adapters';
 import type { ClientImplementation, ServerImplementation } from './types';
@@ -18,6 +19,8 @@ export const CLIENTS: Readonly<Record<string, ClientImplementation>> = {
   axios: axiosClient,
   requests: requestsClient,
   'python-context': pythonContextClient,
+  openssl: opensslClient,
+  curl: curlClient,
 };
 
 /** An implementation chosen for a run, with the version detected at start. */

@@ -30,7 +30,9 @@ function ending(client: ClientObservation, server: ServerObservation): Ending {
     return { endedBy: 'client', reason: clientEntry.reason, alert: fromClient };
   }
   if (server.rejection) {
-    const reason = lookUp(server.rejection)?.reason ?? (fromServer ? ALERTS[fromServer.code]?.reason : undefined) ?? 'unclassified';
+    // The server's own verification error says more than its generic "certificate verify failed".
+    const verification = server.verificationError ? lookUp({ message: server.verificationError }) : null;
+    const reason = verification?.reason ?? lookUp(server.rejection)?.reason ?? (fromServer ? ALERTS[fromServer.code]?.reason : undefined) ?? 'unclassified';
     return { endedBy: 'server', reason, alert: fromServer };
   }
   if (fromServer) return { endedBy: 'server', reason: ALERTS[fromServer.code]?.reason ?? 'unclassified', alert: fromServer };

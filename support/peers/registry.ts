@@ -7,6 +7,7 @@ import { HarnessInputError } from '../errors';
 import { axiosClient } from './axios-client';
 import { curlClient, opensslClient } from './command-clients';
 import { nodeServer } from './node-server';
+import { opensslServer } from './openssl-server';
 import { pythonContextClient, pythonContextServer, pythonEventletServer, requestsClient } from './python-adapters';
 import type { ClientImplementation, ServerImplementation } from './types';
 
@@ -14,6 +15,7 @@ export const SERVERS: Readonly<Record<string, ServerImplementation>> = {
   node: nodeServer,
   'python-eventlet': pythonEventletServer,
   'python-context': pythonContextServer,
+  openssl: opensslServer,
 };
 export const CLIENTS: Readonly<Record<string, ClientImplementation>> = {
   axios: axiosClient,

@@ -1,0 +1,128 @@
+/**
+ * The `openssl` server: `openssl s_server -www` (answers `GET /` with a status
+ * page), configured from the documents' vocabulary:
+ * certfile/keyfile → -cert/-key; cert_reqs CERT_OPTIONAL → -verify,
+ * CERT_REQUIRED → -Verify, both with -verify_return_error (otherwise s_server
+ * only prints verification errors); ca_certs → -CAfile; versions →
+ * -min_protocol/-max_protocol; ciphers → -cipher. It listens on port 0 and
+ * prints the port it got. Its per-connection state lines (-state) are the
+ * server end's evidence.
+ */
+import { execFile } from 'node:child_process';
+import { ConfigurationError } from '../errors';
+import { alertIn, lookUp } from '../outcome/error-map';
+import { spawnTracked } from '../processes';
+import { parseSslVersion, versionRange, type ServerSettings } from '../vocabulary';
+import { checkServerFiles } from './pem-files';
+import { NODE_TLS_VERSION } from './node-server';
+import { Tail, stopAndRemove, temporaryDirectory, waitUntilReady } from './process-server';
+import { NOT_ACCEPTED, type Availability, type RawError, type RunningServer, type ServerImplementation, type ServerObservation } from './types';
+
+/** Sort a server program's error line: an alert the client sent or the client leaving is evidence; anything else is a refusal. */
+export function sortServerError(line: string): { rejection: RawError | null; error: RawError | null } {
+  const raw: RawError = { message: line.trim() };
+  const entry = lookUp(raw);
+  if (alertIn(raw) || entry?.meaning === 'dropped' || entry?.meaning === 'timeout') return { rejection: null, error: raw };
+  return { rejection: raw, error: null };
+}
+
+export function opensslVersion(): Promise<Availability> {
+  return new Promise((resolve) => {
+    execFile('openssl', ['version'], { timeout: 5000 }, (error, stdout) => {
+      const version = /^OpenSSL (\S+)/.exec(stdout)?.[1];
+      resolve(error || !version ? { available: false, hint: 'apt-get install -y openssl' } : { available: true, version: `OpenSSL ${version} s_server` });
+    });
+  });
+}
+
+function argumentsFor(settings: ServerSettings): string[] {
+  const args = ['s_server', '-state', '-accept', '127.0.0.1:0', '-www'];
+  if (settings.certfile) {
+    args.push('-cert', settings.certfile);
+    // Python's rule: no keyfile → the key is in certfile. s_server reads the key from -cert by default too.
+    if (settings.keyfile) args.push('-key', settings.keyfile);
+  } else {
+    args.push('-nocert');
+  }
+  if (settings.cert_reqs === 'CERT_OPTIONAL') args.push('-verify', '9', '-verify_return_error');
+  if (settings.cert_reqs === 'CERT_REQUIRED') args.push('-Verify', '9', '-verify_return_error');
+  if (settings.ca_certs) args.push('-CAfile', settings.ca_certs);
+  const ssl = parseSslVersion(settings.ssl_version);
+  if ('problem' in ssl) throw new ConfigurationError('ssl_version', ssl.problem);
+  const range = versionRange(ssl.constant, settings.minimum_version, settings.maximum_version);
+  if (range.min) args.push('-min_protocol', NODE_TLS_VERSION[range.min]);
+  if (range.max) args.push('-max_protocol', NODE_TLS_VERSION[range.max]);
+  if (settings.ciphers) args.push('-cipher', settings.ciphers);
+  return args;
+}
+
+/** The part of s_server's output about one connection, as an observation. */
+export function observeStateLines(text: string): ServerObservation {
+  if (!/before SSL initialization/.test(text)) return NOT_ACCEPTED;
+  const lines = text.split('\n');
+  const errorLines = lines.filter((line) => /:error:/.test(line));
+  let rejection: RawError | null = null;
+  const errors: RawError[] = [];
+  for (const line of errorLines) {
+    const sorted = sortServerError(line);
+    rejection ??= sorted.rejection;
+    if (sorted.error) errors.push(sorted.error);
+  }
+  const verify = /verify error:num=\d+:(.+)/.exec(text)?.[1]?.trim() ?? null;
+  const subject = /^depth=0 (.+)$/m.exec(text)?.[1];
+  const failed = /SSL_accept:error in/.test(text);
+  return {
+    accepted: true,
+    handshakeCompleted: !failed,
+    protocol: null,
+    cipher: null,
+    clientCertificate: subject ? { subject: subject.replace(/\s*=\s*/g, '=').replace(/,\s*/g, ', '), issuer: '' } : null,
+    verificationError: verify,
+    rejection: rejection ?? (verify ? { code: verify, message: `s_server refused the client certificate: ${verify}` } : null),
+    errors,
+    // -www answers GET / and then shuts the connection down with close_notify.
+    requests: !failed && /alert write:warning:close notify/.test(text) ? [{ method: 'GET', path: '/', status: 200 }] : [],
+  };
+}
+
+export const opensslServer: ServerImplementation = {
+  name: 'openssl',
+  summary: 'openssl s_server -www: -cert/-key, -verify/-Verify with -verify_return_error, -CAfile',
+  detect: opensslVersion,
+  async start(settings: ServerSettings): Promise<RunningServer> {
+    checkServerFiles(settings);
+    const args = argumentsFor(settings);
+    const directory = temporaryDirectory('openssl');
+    const child = spawnTracked('openssl', args, { cwd: directory, stdio: ['ignore', 'pipe', 'pipe'] });
+    const tail = new Tail();
+    tail.follow(child);
+    try {
+      await waitUntilReady(child, tail, () => /ACCEPT 127\.0\.0\.1:\d+/.test(tail.peek()), 'openssl s_server');
+    } catch (error) {
+      await stopAndRemove(child, directory);
+      throw configurationError(tail.peek() || String(error), settings);
+    }
+    const port = Number(/ACCEPT 127\.0\.0\.1:(\d+)/.exec(tail.take())![1]);
+    return {
+      implementation: 'openssl',
+      host: '127.0.0.1',
+      port,
+      async observe(_clientPort, settleMs = 1000) {
+        // One connection's lines are complete once it failed, or once it was shut down.
+        const text = await tail.takeWhen((t) => /before SSL initialization/.test(t) && /(:error:.*\n|close notify\n)/.test(t), Math.min(settleMs, 500));
+        return observeStateLines(text);
+      },
+      close: () => stopAndRemove(child, directory),
+    };
+  },
+};
+
+function configurationError(output: string, settings: ServerSettings): ConfigurationError {
+  const text = output.trim().split('\n').filter((line) => /error|unable|Error/.test(line)).join(' | ') || output.trim();
+  if (/KEY_VALUES_MISMATCH|key values mismatch/i.test(text)) return new ConfigurationError('keyfile', text);
+  if (/unable to load (server )?(certificate|private key)|No such file|no certificate|PEM/i.test(text)) {
+    return new ConfigurationError(/private key/i.test(text) ? 'keyfile' : 'certfile', text);
+  }
+  if (/cipher/i.test(text)) return new ConfigurationError('ciphers', text);
+  return new ConfigurationError(settings.certfile ? 'server' : 'certfile', text);
+}

@@ -1,0 +1,107 @@
+/**
+ * What the servers that are separate programs (openssl s_server, nginx,
+ * apache) share: a temporary directory, a free loopback port, a tracked
+ * process, and evidence read from what the program writes (its output or its
+ * logs). Attempts on one server come one after another, so the lines written
+ * since the previous observation belong to the current attempt.
+ */
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { ChildProcess } from 'node:child_process';
+import { stopProcess } from '../processes';
+
+export function temporaryDirectory(prefix: string): string {
+  return mkdtempSync(join(tmpdir(), `tls-conformance-${prefix}-`));
+}
+
+/**
+ * A port the system just gave out on 127.0.0.1: for programs that cannot
+ * listen on port 0 themselves and tell which port they got (nginx, apache).
+ */
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const probe = createServer();
+    probe.once('error', reject);
+    probe.listen(0, '127.0.0.1', () => {
+      const { port } = probe.address() as { port: number };
+      probe.close(() => resolve(port));
+    });
+  });
+}
+
+/** Text appended to a set of files (or a stream) since it was last read. */
+export class Tail {
+  private readonly offsets = new Map<string, number>();
+  private streamed = '';
+  private streamedOffset = 0;
+
+  constructor(private readonly files: readonly string[] = []) {}
+
+  /** Collect a child's output as well. */
+  follow(child: ChildProcess): void {
+    const append = (chunk: Buffer): void => {
+      this.streamed += chunk.toString('latin1');
+    };
+    child.stdout?.on('data', append);
+    child.stderr?.on('data', append);
+  }
+
+  /** What is new, without consuming it. */
+  peek(): string {
+    let text = this.streamed.slice(this.streamedOffset);
+    for (const file of this.files) {
+      if (!existsSync(file)) continue;
+      text += readFileSync(file, 'latin1').slice(this.offsets.get(file) ?? 0);
+    }
+    return text;
+  }
+
+  /** What is new; later reads start after it. */
+  take(): string {
+    const text = this.peek();
+    this.streamedOffset = this.streamed.length;
+    for (const file of this.files) {
+      if (existsSync(file)) this.offsets.set(file, readFileSync(file, 'latin1').length);
+    }
+    return text;
+  }
+
+  /** Wait until `done(newText)` holds or `timeoutMs` passes, then take what is new. */
+  async takeWhen(done: (text: string) => boolean, timeoutMs: number): Promise<string> {
+    const deadline = Date.now() + timeoutMs;
+    while (!done(this.peek()) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 5));
+    return this.take();
+  }
+}
+
+/** Wait until a program's output or a file says it is ready, or fail with what it said. */
+export async function waitUntilReady(child: ChildProcess, tail: Tail, ready: () => boolean, what: string, timeoutMs = 10_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!ready()) {
+    if (child.exitCode !== null || child.signalCode !== null) throw new Error(`${what} exited: ${tail.peek().trim().split('\n').slice(-3).join(' | ')}`);
+    if (Date.now() > deadline) throw new Error(`${what} did not become ready within ${timeoutMs} ms`);
+    await new Promise((r) => setTimeout(r, 5));
+  }
+}
+
+export async function stopAndRemove(child: ChildProcess, directory: string): Promise<void> {
+  await stopProcess(child);
+  rmSync(directory, { recursive: true, force: true });
+}
+
+/** Whether something listens on 127.0.0.1:port, read from /proc/net/tcp: no connection is made. */
+export function isListening(port: number): boolean {
+  try {
+    const wanted = `0100007F:${port.toString(16).toUpperCase().padStart(4, '0')}`;
+    return readFileSync('/proc/net/tcp', 'utf8')
+      .split('\n')
+      .some((line) => {
+        const fields = line.trim().split(/\s+/);
+        return fields[1] === wanted && fields[3] === '0A'; // 0A = LISTEN
+      });
+  } catch {
+    return false;
+  }
+}

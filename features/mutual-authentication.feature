@@ -57,8 +57,9 @@ Feature: Mutual authentication
   Rule: CERT_REQUIRED without ca_certs cannot verify any client
     Document 000, 4.1: "ca_certs参数必填" (ca_certs is required). Without it the
     server has no CA to check client certificates against: every client is
-    rejected. (Node starts, and checks against its bundled public roots, which
-    no private client CA is in.)
+    rejected, or the server refuses to start. Node and Python start, and check
+    against their default public roots, which no private client CA is in;
+    nginx refuses to start ("no ssl_client_certificate for ssl_verify_client").
 
     @rule:mutual.server-needs-ca-certs
     Scenario Outline: CERT_REQUIRED, no ca_certs, and a client presenting <client certificate>
@@ -69,10 +70,10 @@ Feature: Mutual authentication
       Then <outcome>
 
       Examples:
-        | client certificate                       | outcome                                           |
-        | no certificate                           | the server rejects the client: certificate_required |
-        | the client certificate                   | the server rejects the client: unknown_ca         |
-        | the client-from-unrelated-ca certificate | the server rejects the client: unknown_ca         |
+        | client certificate                       | outcome                                                                           |
+        | no certificate                           | the server rejects the client: certificate_required, or refuses to start without its ca_certs |
+        | the client certificate                   | the server rejects the client: unknown_ca, or refuses to start without its ca_certs           |
+        | the client-from-unrelated-ca certificate | the server rejects the client: unknown_ca, or refuses to start without its ca_certs           |
 
   Rule: In mutual mode the client still verifies the server; both checks must pass
     Document 000, 4.2: "client的verify参数和server端的certfile、keyfile参数必须保持一致"

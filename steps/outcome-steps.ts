@@ -23,6 +23,14 @@ Then("the server rejects the client's certificate", function (this: ConformanceW
   expectOutcome(this, "the server rejects the client's certificate", (o) => o.verdict === 'server rejected client' && CERTIFICATE_REASONS.includes(o.reason!));
 });
 
+/** Rules that allow either: the server starts and rejects, or it refuses the configuration (naming the field). */
+Then('the server rejects the client: {reason}, or refuses to start without its {word}', function (this: ConformanceWorld, reason: Reason, field: string) {
+  expectEachPair(this, `the server rejects the client: ${reason}, or refuses to start without its ${field}`, ({ refusal, outcome }) => {
+    if (refusal) return refusal.field === field ? { held: true } : { held: false, actual: `the server refused its ${refusal.field}: ${refusal.detail}` };
+    return outcome!.verdict === 'server rejected client' && outcome!.reason === reason ? { held: true } : { held: false, actual: describeOutcome(outcome!) };
+  });
+});
+
 Then('the client rejects the server: {reason}', function (this: ConformanceWorld, reason: Reason) {
   expectOutcome(this, `the client rejects the server: ${reason}`, (o) => o.verdict === 'client rejected server' && o.reason === reason);
 });

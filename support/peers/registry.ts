@@ -6,6 +6,7 @@
 import { HarnessInputError } from '../errors';
 import { axiosClient } from './axios-client';
 import { curlClient, opensslClient } from './command-clients';
+import { nginxServer } from './nginx-server';
 import { nodeServer } from './node-server';
 import { opensslServer } from './openssl-server';
 import { pythonContextClient, pythonContextServer, pythonEventletServer, requestsClient } from './python-adapters';
@@ -16,6 +17,7 @@ export const SERVERS: Readonly<Record<string, ServerImplementation>> = {
   'python-eventlet': pythonEventletServer,
   'python-context': pythonContextServer,
   openssl: opensslServer,
+  nginx: nginxServer,
 };
 export const CLIENTS: Readonly<Record<string, ClientImplementation>> = {
   axios: axiosClient,

@@ -1,0 +1,159 @@
+/**
+ * The `nginx` server: a configuration generated per server settings and run
+ * in the foreground (`daemon off; master_process off`) from a temporary
+ * prefix, terminating TLS as document 001 says many deployments do:
+ * certfile/keyfile → ssl_certificate/ssl_certificate_key; cert_reqs →
+ * ssl_verify_client on | optional | off; ca_certs → ssl_client_certificate;
+ * versions → ssl_protocols; ciphers → ssl_ciphers. Evidence comes from its
+ * access log (client port, protocol, cipher, $ssl_client_verify, status) and
+ * its error log at level info (handshake failures).
+ */
+import { execFile } from 'node:child_process';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { ConfigurationError } from '../errors';
+import { spawnTracked } from '../processes';
+import { parseSslVersion, TLS_VERSIONS, versionRange, type ServerSettings } from '../vocabulary';
+import { NODE_TLS_VERSION } from './node-server';
+import { sortServerError } from './openssl-server';
+import { checkServerFiles } from './pem-files';
+import { freePort, isListening, stopAndRemove, Tail, temporaryDirectory, waitUntilReady } from './process-server';
+import { NOT_ACCEPTED, type Availability, type RawError, type RunningServer, type ServerImplementation, type ServerObservation } from './types';
+
+const VERIFY_CLIENT = { CERT_NONE: 'off', CERT_OPTIONAL: 'optional', CERT_REQUIRED: 'on' } as const;
+
+function quote(value: string): string {
+  return `"${value.replace(/(["\\])/g, '\\$1')}"`;
+}
+
+export function nginxConfig(settings: ServerSettings, directory: string, port: number): string {
+  const ssl = parseSslVersion(settings.ssl_version);
+  if ('problem' in ssl) throw new ConfigurationError('ssl_version', ssl.problem);
+  const range = versionRange(ssl.constant, settings.minimum_version, settings.maximum_version);
+  const lines = [
+    `listen 127.0.0.1:${port} ssl;`,
+    'server_name localhost;',
+    ...(settings.certfile ? [`ssl_certificate ${quote(settings.certfile)};`, `ssl_certificate_key ${quote(settings.keyfile ?? settings.certfile)};`] : []),
+    ...(settings.ca_certs ? [`ssl_client_certificate ${quote(settings.ca_certs)};`] : []),
+    ...(settings.cert_reqs ? [`ssl_verify_client ${VERIFY_CLIENT[settings.cert_reqs]};`, 'ssl_verify_depth 9;'] : []),
+    ...(range.min || range.max
+      ? [`ssl_protocols ${TLS_VERSIONS.slice(TLS_VERSIONS.indexOf(range.min ?? 'TLSv1_2'), TLS_VERSIONS.indexOf(range.max ?? 'TLSv1_3') + 1).map((v) => NODE_TLS_VERSION[v]).join(' ')};`]
+      : []),
+    ...(settings.ciphers ? [`ssl_ciphers ${quote(settings.ciphers)};`] : []),
+    'location / { return 200 "hello from nginx\\n"; }',
+  ];
+  const at = (name: string): string => quote(join(directory, name));
+  return `daemon off;
+master_process off;
+worker_processes 1;
+pid ${at('nginx.pid')};
+error_log ${at('error.log')} info;
+events { worker_connections 256; }
+http {
+  log_format conformance '$remote_port $ssl_protocol $ssl_cipher "$ssl_client_verify" "$ssl_client_s_dn" "$request" $status';
+  access_log ${at('access.log')} conformance;
+  client_body_temp_path ${at('body')};
+  proxy_temp_path ${at('proxy')};
+  fastcgi_temp_path ${at('fastcgi')};
+  uwsgi_temp_path ${at('uwsgi')};
+  scgi_temp_path ${at('scgi')};
+  server {
+    ${lines.join('\n    ')}
+  }
+}
+`;
+}
+
+const ACCESS = /^(\d+) (\S+) (\S+) "([^"]*)" "([^"]*)" "([^"]*)" (\d+)$/m;
+
+/** An RFC 2253 name as nginx logs it ("CN=conformance client,O=x") → "CN=conformance client, O=x". */
+function dn(text: string): string {
+  return text.split(/(?<!\\),/).join(', ');
+}
+
+export function observeNginx(text: string): ServerObservation {
+  const access = ACCESS.exec(text);
+  const handshakeErrors = [...text.matchAll(/SSL_do_handshake\(\) failed \(SSL: ([^)]*(?:\([^)]*\))?[^)]*)\)/g)].map((m) => m[1]!);
+  const dropped = /peer closed connection in SSL handshake|client (closed|prematurely closed) connection/.exec(text);
+  if (!access && handshakeErrors.length === 0 && !dropped) return NOT_ACCEPTED;
+  let rejection: RawError | null = null;
+  const errors: RawError[] = [];
+  for (const line of handshakeErrors) {
+    const sorted = sortServerError(line);
+    rejection ??= sorted.rejection;
+    if (sorted.error) errors.push(sorted.error);
+  }
+  if (dropped) errors.push({ message: dropped[0] });
+  if (!access) {
+    return { ...NOT_ACCEPTED, accepted: true, rejection, errors };
+  }
+  const [, , protocol, cipher, verify, subject, request, status] = access;
+  const failedVerify = /^FAILED:(.+)$/.exec(verify!)?.[1] ?? null;
+  const [method, path] = request!.split(' ');
+  const code = Number(status);
+  return {
+    accepted: true,
+    handshakeCompleted: true,
+    protocol: protocol === '-' ? null : protocol!,
+    cipher: cipher === '-' ? null : cipher!,
+    clientCertificate: subject && subject !== '-' ? { subject: dn(subject), issuer: '' } : null,
+    verificationError: failedVerify,
+    rejection: code === 400 && verify !== 'SUCCESS' ? { code: 'HTTP 400', message: `nginx answered 400 with ssl_client_verify=${verify}` } : rejection,
+    errors,
+    requests: method ? [{ method, path: path ?? '/', status: code }] : [],
+  };
+}
+
+function detectNginx(): Promise<Availability> {
+  return new Promise((resolve) => {
+    execFile('nginx', ['-v'], { timeout: 5000 }, (error, _stdout, stderr) => {
+      const version = /nginx\/(\S+)/.exec(stderr)?.[1];
+      execFile('nginx', ['-V'], { timeout: 5000 }, (_e, _o, built) => {
+        const openssl = /built with OpenSSL (\S+)/.exec(built)?.[1];
+        resolve(error || !version ? { available: false, hint: 'apt-get install -y nginx' } : { available: true, version: `nginx ${version}${openssl ? `, OpenSSL ${openssl}` : ''}` });
+      });
+    });
+  });
+}
+
+function refusal(text: string, settings: ServerSettings): ConfigurationError {
+  const line = text.split('\n').find((l) => /\[emerg\]|\[alert\]|\[crit\]/.test(l))?.replace(/^.*?\[(emerg|alert|crit)\] \d+#\d+: /, '') ?? text.trim();
+  if (/ssl_client_certificate/.test(line)) return new ConfigurationError('ca_certs', `nginx: ${line}`);
+  if (/ssl_certificate_key|PrivateKey|key values mismatch|KEY_VALUES_MISMATCH/.test(line)) return new ConfigurationError('keyfile', `nginx: ${line}`);
+  if (/ssl_certificate/.test(line)) return new ConfigurationError('certfile', `nginx: ${line}`);
+  if (/ssl_ciphers|cipher/.test(line)) return new ConfigurationError('ciphers', `nginx: ${line}`);
+  return new ConfigurationError(settings.certfile ? 'server' : 'certfile', `nginx: ${line}`);
+}
+
+export const nginxServer: ServerImplementation = {
+  name: 'nginx',
+  summary: 'nginx terminating TLS: ssl_certificate(_key), ssl_verify_client on|optional|off, ssl_client_certificate',
+  detect: detectNginx,
+  async start(settings: ServerSettings): Promise<RunningServer> {
+    checkServerFiles(settings);
+    const directory = temporaryDirectory('nginx');
+    const port = await freePort();
+    writeFileSync(join(directory, 'nginx.conf'), nginxConfig(settings, directory, port));
+    const tail = new Tail([join(directory, 'access.log'), join(directory, 'error.log')]);
+    const child = spawnTracked('nginx', ['-p', directory, '-c', join(directory, 'nginx.conf'), '-e', join(directory, 'error.log')], { stdio: ['ignore', 'pipe', 'pipe'] });
+    tail.follow(child);
+    try {
+      await waitUntilReady(child, tail, () => isListening(port), 'nginx');
+    } catch (error) {
+      const said = tail.peek();
+      await stopAndRemove(child, directory);
+      throw said.includes('[emerg]') ? refusal(said, settings) : error;
+    }
+    tail.take();
+    return {
+      implementation: 'nginx',
+      host: '127.0.0.1',
+      port,
+      async observe(_clientPort, settleMs = 1000) {
+        const text = await tail.takeWhen((t) => ACCESS.test(t) || /SSL_do_handshake\(\) failed|closed connection/.test(t), Math.min(settleMs, 300));
+        return observeNginx(text);
+      },
+      close: () => stopAndRemove(child, directory),
+    };
+  },
+};

@@ -4,6 +4,7 @@
  * and each adapter translates the documents' vocabulary for its own end.
  */
 import { HarnessInputError } from '../errors';
+import { apacheServer } from './apache-server';
 import { axiosClient } from './axios-client';
 import { curlClient, opensslClient } from './command-clients';
 import { nginxServer } from './nginx-server';
@@ -18,6 +19,7 @@ export const SERVERS: Readonly<Record<string, ServerImplementation>> = {
   'python-context': pythonContextServer,
   openssl: opensslServer,
   nginx: nginxServer,
+  apache: apacheServer,
 };
 export const CLIENTS: Readonly<Record<string, ClientImplementation>> = {
   axios: axiosClient,

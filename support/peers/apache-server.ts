@@ -1,0 +1,154 @@
+/**
+ * The `apache` server: apache2 with mod_ssl, in the foreground (-X, one
+ * process) from a temporary ServerRoot, terminating TLS as document 001 says
+ * many deployments do: certfile/keyfile → SSLCertificateFile/
+ * SSLCertificateKeyFile; cert_reqs → SSLVerifyClient none | optional |
+ * require; ca_certs → SSLCACertificateFile; versions → SSLProtocol; ciphers →
+ * SSLCipherSuite. Evidence comes from its access log (client port, protocol,
+ * cipher, SSL_CLIENT_VERIFY, status) and its error log (LogLevel ssl:info).
+ */
+import { execFile } from 'node:child_process';
+import { chmodSync, existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { ConfigurationError } from '../errors';
+import { spawnTracked } from '../processes';
+import { parseSslVersion, TLS_VERSIONS, versionRange, type ServerSettings } from '../vocabulary';
+import { NODE_TLS_VERSION } from './node-server';
+import { sortServerError } from './openssl-server';
+import { checkServerFiles } from './pem-files';
+import { freePort, isListening, stopAndRemove, Tail, temporaryDirectory, waitUntilReady } from './process-server';
+import { NOT_ACCEPTED, type Availability, type RawError, type RunningServer, type ServerImplementation, type ServerObservation } from './types';
+
+const APACHE = process.env.TLS_CONFORMANCE_APACHE ?? '/usr/sbin/apache2';
+const MODULES = process.env.TLS_CONFORMANCE_APACHE_MODULES ?? '/usr/lib/apache2/modules';
+const VERIFY_CLIENT = { CERT_NONE: 'none', CERT_OPTIONAL: 'optional', CERT_REQUIRED: 'require' } as const;
+
+function quote(value: string): string {
+  return `"${value.replace(/(["\\])/g, '\\$1')}"`;
+}
+
+export function apacheConfig(settings: ServerSettings, directory: string, port: number): string {
+  const ssl = parseSslVersion(settings.ssl_version);
+  if ('problem' in ssl) throw new ConfigurationError('ssl_version', ssl.problem);
+  const range = versionRange(ssl.constant, settings.minimum_version, settings.maximum_version);
+  const at = (name: string): string => quote(join(directory, name));
+  const lines = [
+    `ServerRoot ${quote(directory)}`,
+    `Listen 127.0.0.1:${port}`,
+    `PidFile ${at('httpd.pid')}`,
+    `Mutex file:${directory} default`,
+    'ServerName localhost',
+    ...['mpm_prefork', 'authz_core', 'dir', 'ssl'].map((m) => `LoadModule ${m}_module ${quote(join(MODULES, `mod_${m}.so`))}`),
+    // Root reads the keys at start-up; the one process then serves as nobody.
+    'User nobody',
+    'Group nogroup',
+    `ErrorLog ${at('error.log')}`,
+    'LogLevel warn ssl:info',
+    `LogFormat "%{remote}p %{SSL_PROTOCOL}x %{SSL_CIPHER}x \\"%{SSL_CLIENT_VERIFY}x\\" \\"%{SSL_CLIENT_S_DN}x\\" \\"%r\\" %>s" conformance`,
+    `CustomLog ${at('access.log')} conformance`,
+    `DocumentRoot ${at('htdocs')}`,
+    'DirectoryIndex index.html',
+    'SSLEngine on',
+    ...(settings.certfile ? [`SSLCertificateFile ${quote(settings.certfile)}`] : []),
+    ...(settings.keyfile ? [`SSLCertificateKeyFile ${quote(settings.keyfile)}`] : []),
+    ...(settings.ca_certs ? [`SSLCACertificateFile ${quote(settings.ca_certs)}`] : []),
+    ...(settings.cert_reqs ? [`SSLVerifyClient ${VERIFY_CLIENT[settings.cert_reqs]}`, 'SSLVerifyDepth 9'] : []),
+    ...(range.min || range.max
+      ? [`SSLProtocol -all ${TLS_VERSIONS.slice(TLS_VERSIONS.indexOf(range.min ?? 'TLSv1_2'), TLS_VERSIONS.indexOf(range.max ?? 'TLSv1_3') + 1).map((v) => `+${NODE_TLS_VERSION[v]}`).join(' ')}`]
+      : []),
+    ...(settings.ciphers ? [`SSLCipherSuite ${quote(settings.ciphers)}`] : []),
+  ];
+  return lines.join('\n') + '\n';
+}
+
+const ACCESS = /^(\d+) (\S+) (\S+) "([^"]*)" "([^"]*)" "([^"]*)" (\d+)$/m;
+
+export function observeApache(text: string): ServerObservation {
+  const access = ACCESS.exec(text);
+  const library = [...text.matchAll(/SSL Library Error: (error:[^\n]+)/g)].map((m) => m[1]!.trim());
+  const verification = /Certificate Verification: Error \(\d+\): ([^\n]+)/.exec(text)?.[1]?.trim() ?? null;
+  const dropped = /Connection reset by peer|AH02008: SSL library error \d+ in handshake/.exec(text);
+  if (!access && library.length === 0 && !verification && !dropped) return NOT_ACCEPTED;
+  let rejection: RawError | null = null;
+  const errors: RawError[] = [];
+  for (const line of library) {
+    const sorted = sortServerError(line);
+    rejection ??= sorted.rejection;
+    if (sorted.error) errors.push(sorted.error);
+  }
+  if (verification && !rejection) rejection = { code: 'verify', message: `apache: certificate verification: ${verification}` };
+  if (!access) return { ...NOT_ACCEPTED, accepted: true, verificationError: verification, rejection, errors };
+  const [, , protocol, cipher, , subject, request, status] = access;
+  const [method, path] = request!.split(' ');
+  return {
+    accepted: true,
+    handshakeCompleted: true,
+    protocol: protocol === '-' ? null : protocol!,
+    cipher: cipher === '-' ? null : cipher!,
+    clientCertificate: subject && subject !== '-' ? { subject: subject.split(/(?<!\\),/).join(', '), issuer: '' } : null,
+    verificationError: verification,
+    rejection,
+    errors,
+    requests: method ? [{ method, path: path ?? '/', status: Number(status) }] : [],
+  };
+}
+
+function detectApache(): Promise<Availability> {
+  return new Promise((resolve) => {
+    execFile(APACHE, ['-v'], { timeout: 5000 }, (error, stdout) => {
+      const version = /Apache\/(\S+)/.exec(stdout)?.[1];
+      resolve(error || !version ? { available: false, hint: 'apt-get install -y apache2' } : { available: true, version: `Apache ${version} (mod_ssl)` });
+    });
+  });
+}
+
+function refusal(text: string): ConfigurationError {
+  const fatal = text
+    .split('\n')
+    .map((l) => l.trim())
+    .filter((l) => /:emerg\]|Syntax error|AH00526|AH00015/.test(l))
+    .map((l) => l.replace(/^\[[^\]]*\] \[[^\]]*\] \[pid [^\]]*\] /, ''));
+  const line = fatal.join(' | ') || text.trim().split('\n').slice(-2).join(' | ');
+  if (/KeyFile|private key|key values mismatch|KEY_VALUES_MISMATCH/i.test(line)) return new ConfigurationError('keyfile', `apache: ${line}`);
+  if (/CACertificate|acceptable CA|client authentication/i.test(line)) return new ConfigurationError('ca_certs', `apache: ${line}`);
+  if (/Certificate|certificate/.test(line)) return new ConfigurationError('certfile', `apache: ${line}`);
+  if (/Cipher/i.test(line)) return new ConfigurationError('ciphers', `apache: ${line}`);
+  return new ConfigurationError('server', `apache: ${line}`);
+}
+
+export const apacheServer: ServerImplementation = {
+  name: 'apache',
+  summary: 'apache2 + mod_ssl: SSLCertificateFile/KeyFile, SSLVerifyClient none|optional|require, SSLCACertificateFile',
+  detect: detectApache,
+  async start(settings: ServerSettings): Promise<RunningServer> {
+    checkServerFiles(settings);
+    const directory = temporaryDirectory('apache');
+    chmodSync(directory, 0o755);
+    mkdirSync(join(directory, 'htdocs'), { mode: 0o755 });
+    writeFileSync(join(directory, 'htdocs', 'index.html'), 'hello from apache\n', { mode: 0o644 });
+    const port = await freePort();
+    writeFileSync(join(directory, 'httpd.conf'), apacheConfig(settings, directory, port));
+    const tail = new Tail([join(directory, 'access.log'), join(directory, 'error.log')]);
+    const child = spawnTracked(APACHE, ['-X', '-d', directory, '-f', join(directory, 'httpd.conf')], { stdio: ['ignore', 'pipe', 'pipe'] });
+    tail.follow(child);
+    try {
+      // Apache opens its port before mod_ssl checks the certificates: ready means the pid file too.
+      await waitUntilReady(child, tail, () => isListening(port) && existsSync(join(directory, 'httpd.pid')), 'apache');
+    } catch {
+      const said = tail.peek();
+      await stopAndRemove(child, directory);
+      throw refusal(said);
+    }
+    tail.take();
+    return {
+      implementation: 'apache',
+      host: '127.0.0.1',
+      port,
+      async observe(_clientPort, settleMs = 1000) {
+        const text = await tail.takeWhen((t) => ACCESS.test(t) || /SSL Library Error|Certificate Verification: Error|Connection reset by peer/.test(t), Math.min(settleMs, 300));
+        return observeApache(text);
+      },
+      close: () => stopAndRemove(child, directory),
+    };
+  },
+};

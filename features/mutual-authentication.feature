@@ -216,3 +216,34 @@ Feature: Mutual authentication
         | what                                                   | client certificate        | outcome                                  |
         | the server certificate's root CA, as the document says | the server-ca certificate | the server rejects the client's certificate |
         | the client's own certificate and key                   | the client certificate    | the request completes                    |
+
+  Rule: Document 000's parameters connect, and each one it says must match, when wrong, disconnects
+    Document 000, 4.2: "client的verify参数和server端的certfile、keyfile参数必须保持一致,
+    client的cert参数和server端的ca_certs参数必须保持一致" (the client's verify must be
+    consistent with the server's certfile and keyfile; the client's cert with the server's ca_certs).
+    The document's own setup: server certfile, keyfile, cert_reqs=CERT_REQUIRED,
+    ssl_version=PROTOCOL_TLSv1_2 (as a constant, not the document's string), ca_certs;
+    client verify and cert. Each row changes one parameter.
+
+    Scenario Outline: document 000's parameters, with <what is wrong> wrong
+      Given a server with certfile and keyfile from the <certfile> certificate
+      And the server has cert_reqs CERT_REQUIRED
+      And the server has ssl_version ssl.PROTOCOL_TLSv1_2
+      And the server has ca_certs from the <ca_certs> certificate
+      And the client has verify from the <verify> certificate
+      And the client presents the <cert> certificate
+      When the client connects
+      Then <outcome>
+
+      @rule:mutual.client-verifies-server-too
+      Examples: verify and certfile/keyfile
+        | what is wrong                     | certfile       | ca_certs  | verify       | cert   | outcome                                   |
+        | nothing                           | localhost      | client-ca | server-ca    | client | the request completes                     |
+        | the client's verify               | localhost      | client-ca | unrelated-ca | client | the client rejects the server: unknown_ca |
+        | the server's certfile and keyfile | untrusted-root | client-ca | server-ca    | client | the client rejects the server: unknown_ca |
+
+      @rule:mutual.client-cert-must-match-ca-certs
+      Examples: cert and ca_certs
+        | what is wrong         | certfile  | ca_certs     | verify    | cert                     | outcome                                   |
+        | the client's cert     | localhost | client-ca    | server-ca | client-from-unrelated-ca | the server rejects the client: unknown_ca |
+        | the server's ca_certs | localhost | unrelated-ca | server-ca | client                   | the server rejects the client: unknown_ca |

@@ -20,6 +20,17 @@ Given('the client has ciphers {string}', function (this: ConformanceWorld, ciphe
   this.client.ciphers = ciphers;
 });
 
+Given('the client has timeout {int} second(s)', function (this: ConformanceWorld, seconds: number) {
+  this.client.timeout = seconds;
+});
+
+When('a bare TCP connection is opened and closed', async function (this: ConformanceWorld) {
+  const pairs = this.pairs();
+  if (pairs.length === 0) return 'skipped';
+  await this.connectAndCloseBare(pairs);
+  return undefined;
+});
+
 When('the client connects', async function (this: ConformanceWorld) {
   const pairs = this.pairs();
   // A scenario about implementations this run does not include is skipped, and the report says so.

@@ -100,6 +100,24 @@ Then('the server cannot serve TLS because of its {word}', function (this: Confor
   });
 });
 
+Then('the client times out waiting for the answer', function (this: ConformanceWorld) {
+  expectOutcome(this, 'the client times out waiting for the answer', (o) => o.reason === 'timeout' && o.phase === 'first read');
+});
+
+Then('nothing accepts the connection any more', function (this: ConformanceWorld) {
+  expectOutcome(this, 'nothing accepts the connection any more', (o) => o.reason === 'connection_refused');
+});
+
+/** A setting as the implementation itself reports it in effect (Python's SSLContext.verify_mode). */
+Then('the server reports {word} {word}', function (this: ConformanceWorld, setting: string, value: string) {
+  expectOutcome(
+    this,
+    `the server reports ${setting} ${value}`,
+    (o) => o.evidence.server.effective?.[setting] === value,
+    (o) => `the server reports ${setting} ${o.evidence.server.effective?.[setting] ?? '(nothing: this implementation does not report it)'}`,
+  );
+});
+
 function commonName(dn: string | undefined): string | undefined {
   return /CN=([^,\n]+)/.exec(dn ?? '')?.[1];
 }

@@ -55,3 +55,11 @@ Given('the server has keyfile {string}', function (this: ConformanceWorld, path:
 Given('the server has ca_certs {string}', function (this: ConformanceWorld, path: string) {
   this.server.ca_certs = resolve(path);
 });
+
+Given('the server leaves cert_reqs at its default', function (this: ConformanceWorld) {
+  delete this.server.cert_reqs;
+});
+
+Given("the server runs as document 000 writes it, without eventlet.monkey_patch\\(\\)", function (this: ConformanceWorld) {
+  this.server.as_written = true;
+});

@@ -11,7 +11,7 @@ import { CLIENTS } from './peers/registry';
 import { closePythonPeer } from './peers/python-peer';
 import { stopAllProcesses } from './processes';
 import { ATTEMPT_MEDIA_TYPE, attemptRecord } from './report/attempt-record';
-import { closeAllServers } from './server-pool';
+import { closeAllServers, closeScenarioServers } from './server-pool';
 import type { ConformanceWorld } from './world';
 
 BeforeAll(async function () {
@@ -23,6 +23,11 @@ Before(function (this: ConformanceWorld, { pickle }) {
   const valuesOf = (prefix: string): string[] => tags.filter((t) => t.startsWith(prefix)).map((t) => t.slice(prefix.length));
   this.ruleIds = valuesOf('@rule:');
   this.scope = { servers: valuesOf('@server:'), clients: valuesOf('@client:') };
+  this.scenarioId = pickle.id;
+});
+
+After(async function (this: ConformanceWorld) {
+  await closeScenarioServers(this.scenarioId);
 });
 
 After(async function (this: ConformanceWorld, { result }) {

@@ -4,6 +4,7 @@
  * client after another (so each end's evidence belongs to one attempt);
  * different server implementations work at the same time.
  */
+import { connect } from 'node:net';
 import { attemptConnection } from './attempt';
 import { ConfigurationError } from './errors';
 import type { Outcome } from './outcome/vocabulary';
@@ -35,7 +36,7 @@ export interface Pair {
   readonly client: Chosen;
 }
 
-export async function attemptPairs(pairs: readonly Pair[], serverSettings: ServerSettings, clientSettings: ClientSettings): Promise<PairAttempt[]> {
+export async function attemptPairs(pairs: readonly Pair[], serverSettings: ServerSettings, clientSettings: ClientSettings, scenario: string): Promise<PairAttempt[]> {
   const byServer = new Map<string, Pair[]>();
   for (const pair of pairs) byServer.set(pair.server.name, [...(byServer.get(pair.server.name) ?? []), pair]);
   const groups = await Promise.all(
@@ -43,7 +44,7 @@ export async function attemptPairs(pairs: readonly Pair[], serverSettings: Serve
       const attempts: PairAttempt[] = [];
       let server;
       try {
-        server = await acquireServer(serverImplementation(group[0]!.server.name), serverSettings);
+        server = await acquireServer(serverImplementation(group[0]!.server.name), serverSettings, scenario);
       } catch (error) {
         if (!(error instanceof ConfigurationError)) throw error;
         return group.map((pair) => ({ ...pair, refusal: error, checks: [] }));
@@ -62,4 +63,21 @@ export async function attemptPairs(pairs: readonly Pair[], serverSettings: Serve
   // Report in the order the pairs were given.
   const all = groups.flat();
   return pairs.map((pair) => all.find((a) => a.server.name === pair.server.name && a.client.name === pair.client.name)!);
+}
+
+/** Open a TCP connection to each pair's server and close it at once, without a byte of TLS. */
+export async function connectAndCloseBare(pairs: readonly Pair[], serverSettings: ServerSettings, scenario: string): Promise<void> {
+  const names = [...new Set(pairs.map((pair) => pair.server.name))];
+  await Promise.all(
+    names.map(async (name) => {
+      const server = await acquireServer(serverImplementation(name), serverSettings, scenario);
+      await new Promise<void>((resolve) => {
+        const socket = connect(server.port, server.host, () => socket.destroy());
+        socket.once('close', () => resolve());
+        socket.once('error', () => resolve());
+      });
+    }),
+  );
+  // Give the server the moment it needs to notice.
+  await new Promise((resolve) => setTimeout(resolve, 200));
 }

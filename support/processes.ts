@@ -23,11 +23,15 @@ function install(): void {
   installed = true;
   process.on('exit', () => killAll('SIGKILL'));
   // In Cucumber's workers nothing else handles these; the command line installs its own first.
+  let stopping = false;
   for (const signal of ['SIGINT', 'SIGTERM'] as const) {
     if (process.listenerCount(signal) === 0) {
-      process.once(signal, () => {
-        killAll();
-        process.exit(signal === 'SIGINT' ? 130 : 143);
+      // `on`, not `once`: the same signal often arrives twice (to the process group, and passed on by the
+      // command line); a second one must not end the process before its children are reaped.
+      process.on(signal, () => {
+        if (stopping) return;
+        stopping = true;
+        void stopAllProcesses().finally(() => process.exit(signal === 'SIGINT' ? 130 : 143));
       });
     }
   }

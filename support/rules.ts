@@ -55,7 +55,7 @@ export const RULES: readonly RuleEntry[] = [
 ];
 
 /** The rule groups this harness runs so far; a group's rules must all tag scenarios. */
-export const IMPLEMENTED_GROUPS: readonly string[] = ['one-way', 'mutual'];
+export const IMPLEMENTED_GROUPS: readonly string[] = ['one-way', 'mutual', 'seed', 'safe-tls', 'termination'];
 
 export function findRule(id: string): RuleEntry | undefined {
   return RULES.find((rule) => rule.id === id);

@@ -8,13 +8,21 @@ import type { RunningServer, ServerImplementation } from './peers/types';
 import type { ServerSettings } from './vocabulary';
 
 const running = new Map<string, Promise<RunningServer>>();
+/** Servers that belong to one scenario only, by scenario. */
+const private_ = new Map<string, Set<string>>();
 
-function keyOf(implementation: string, settings: ServerSettings): string {
-  return JSON.stringify([implementation, Object.entries(settings).sort(([a], [b]) => a.localeCompare(b))]);
+function keyOf(implementation: string, settings: ServerSettings, scenario: string | null): string {
+  return JSON.stringify([implementation, Object.entries(settings).sort(([a], [b]) => a.localeCompare(b)), scenario]);
 }
 
-export async function acquireServer(implementation: ServerImplementation, settings: ServerSettings): Promise<RunningServer> {
-  const key = keyOf(implementation.name, settings);
+/**
+ * The running server for these settings, started if needed. A server its
+ * implementation calls not reusable is shared only within `scenario`.
+ */
+export async function acquireServer(implementation: ServerImplementation, settings: ServerSettings, scenario = ''): Promise<RunningServer> {
+  const shared = implementation.reusable?.(settings) ?? true;
+  const key = keyOf(implementation.name, settings, shared ? null : scenario);
+  if (!shared) private_.set(scenario, (private_.get(scenario) ?? new Set()).add(key));
   let server = running.get(key);
   if (!server) {
     server = implementation.start(settings);
@@ -23,6 +31,19 @@ export async function acquireServer(implementation: ServerImplementation, settin
     server.catch(() => running.delete(key));
   }
   return server;
+}
+
+/** Close the servers that belonged to one scenario only. */
+export async function closeScenarioServers(scenario: string): Promise<void> {
+  const keys = private_.get(scenario) ?? new Set();
+  private_.delete(scenario);
+  await Promise.all(
+    [...keys].map(async (key) => {
+      const server = running.get(key);
+      running.delete(key);
+      await (await server?.catch(() => null))?.close();
+    }),
+  );
 }
 
 export async function closeAllServers(): Promise<void> {

@@ -43,6 +43,11 @@ export interface ServerSettings {
   readonly maximum_version?: TlsVersion;
   /** OpenSSL cipher list, as `SSLContext.set_ciphers` takes it. */
   readonly ciphers?: string;
+  /**
+   * Run document 000's server exactly as written (stdlib ssl.wrap_socket, the
+   * process not monkey-patched). Only the python-eventlet server has this form.
+   */
+  readonly as_written?: boolean;
 }
 
 export interface ClientSettings {

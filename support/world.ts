@@ -4,7 +4,7 @@
  * attempt gave. Steps fill it; support/ does the work.
  */
 import { setWorldConstructor, World, type IWorldOptions } from '@cucumber/cucumber';
-import { attemptPairs, type Pair, type PairAttempt } from './pairs';
+import { attemptPairs, connectAndCloseBare, type Pair, type PairAttempt } from './pairs';
 import type { Chosen } from './peers/registry';
 import { DEFAULT_CLIENT, DEFAULT_SERVER, type ClientSettings, type ServerSettings } from './vocabulary';
 
@@ -31,6 +31,8 @@ export class ConformanceWorld extends World<WorldParameters> {
   attempted: { server: ServerSettings; client: ClientSettings } | undefined;
   /** One attempt per implementation pair. */
   attempts: PairAttempt[] = [];
+  /** The pickle id: servers that must not outlive the scenario are kept under it. */
+  scenarioId = '';
 
   constructor(options: IWorldOptions<WorldParameters>) {
     super(options);
@@ -46,7 +48,11 @@ export class ConformanceWorld extends World<WorldParameters> {
 
   async connect(pairs: readonly Pair[]): Promise<void> {
     this.attempted = { server: { ...this.server }, client: { ...this.client } };
-    this.attempts = await attemptPairs(pairs, this.server, this.client);
+    this.attempts = await attemptPairs(pairs, this.server, this.client, this.scenarioId);
+  }
+
+  async connectAndCloseBare(pairs: readonly Pair[]): Promise<void> {
+    await connectAndCloseBare(pairs, this.server, this.scenarioId);
   }
 }
 

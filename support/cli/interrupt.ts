@@ -41,6 +41,12 @@ export function exitCleanlyOnSignals(onSignal: (signal: NodeJS.Signals) => void)
     }
     process.exit(signal === 'SIGINT' ? 130 : 143);
   };
-  process.once('SIGINT', (signal) => void handle(signal));
-  process.once('SIGTERM', (signal) => void handle(signal));
+  let stopping = false;
+  for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+    process.on(signal, () => {
+      if (stopping) return; // a second Ctrl-C while children are stopping changes nothing
+      stopping = true;
+      void handle(signal);
+    });
+  }
 }

@@ -30,6 +30,7 @@ Options:
   --clients <a,b>    client implementations (default: all of ${Object.keys(CLIENTS).join(', ')})
                      every chosen server is run against every chosen client
   --require-all      a chosen implementation that is missing here is an error (exit 2), not skipped
+                     (also when TLS_CONFORMANCE_REQUIRE_ALL=1, as CI sets it)
   --parallel <n>     run scenarios in n worker processes
   --reports <dir>    where reports go (default reports/)
   --debug            print stack traces of harness errors

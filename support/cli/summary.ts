@@ -20,11 +20,16 @@ export function printSummary(out: NodeJS.WritableStream, results: readonly Scena
   const s = matrix.summary;
   const lines = ['', 'pair (server × client)                 combinations  connected  disconnected  deviations  violated'];
   const pairs = new Map<string, Matrix['rows'][number][]>();
+  // In the run's order of implementations: servers, then clients.
+  for (const server of matrix.implementations.servers) {
+    for (const client of matrix.implementations.clients) pairs.set(`${server.name} × ${client.name}`, []);
+  }
   for (const row of matrix.rows) {
     const key = `${row.server.implementation} × ${row.client.implementation}`;
     pairs.set(key, [...(pairs.get(key) ?? []), row]);
   }
   for (const [pair, rows] of pairs) {
+    if (rows.length === 0) continue;
     const count = (predicate: (row: Matrix['rows'][number]) => boolean): string => String(rows.filter(predicate).length);
     lines.push(
       `${pair.padEnd(38)} ${String(rows.length).padStart(12)}  ${count((r) => r.outcome?.connected === true).padStart(9)}  ` +

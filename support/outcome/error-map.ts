@@ -49,7 +49,9 @@ export type Meaning =
   | 'refusal'
   /** The other end went away without saying why. */
   | 'dropped'
-  | 'timeout';
+  | 'timeout'
+  /** Nothing was listening. */
+  | 'unreachable';
 
 export interface ErrorMapEntry {
   readonly pattern: RegExp;
@@ -74,6 +76,8 @@ export const ERROR_MAP: readonly ErrorMapEntry[] = [
   { pattern: /NO_SUITABLE_SIGNATURE_ALGORITHM|no suitable signature algorithm|no certificate assigned|missing (rsa )?certificate/i, reason: 'missing_certificate', meaning: 'refusal' },
   { pattern: /NO_SHARED_CIPHER|no shared cipher|NO_CIPHERS_AVAILABLE|no ciphers available/i, reason: 'no_shared_cipher', meaning: 'refusal' },
   { pattern: /UNSUPPORTED_PROTOCOL|unsupported protocol|NO_PROTOCOLS_AVAILABLE|no protocols available|wrong version number|version too low/i, reason: 'protocol_version', meaning: 'refusal' },
+  // Nobody there
+  { pattern: /ECONNREFUSED|Connection refused|Couldn't connect to server|Failed to connect/i, reason: 'connection_refused', meaning: 'unreachable' },
   // The peer went away
   { pattern: /ETIMEDOUT|ECONNABORTED|timed? ?out/i, reason: 'timeout', meaning: 'timeout' },
   { pattern: /ECONNRESET|EPIPE|socket hang up|disconnected before secure TLS|EOF occurred in violation of protocol|unexpected eof|Connection reset/i, reason: 'reset_without_alert', meaning: 'dropped' },

@@ -17,6 +17,7 @@ export const REASONS = {
   handshake_failure: 'the handshake failed and neither end said more than handshake_failure',
   reset_without_alert: 'the connection was dropped with no alert and no reason at either end',
   timeout: 'no answer within the client timeout',
+  connection_refused: 'nothing accepted the TCP connection: no server is listening',
   http_error: 'TLS completed but the server answered with an HTTP error status',
   unclassified: 'an error the error map does not know yet (the raw evidence says what)',
 } as const;

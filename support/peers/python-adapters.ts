@@ -8,13 +8,18 @@
  * - client `python-context`: `create_default_context(Purpose.SERVER_AUTH, cafile)`
  *   + `wrap_socket(raw, server_hostname=...)` (safe_tls.py).
  */
+import { join } from 'node:path';
 import { ConfigurationError } from '../errors';
+import { spawnTracked, stopProcess } from '../processes';
 import type { ClientSettings, ServerSettings } from '../vocabulary';
 import { checkServerFiles, checkClientFiles } from './pem-files';
-import { detectPython, pythonPeer, summarizeDer } from './python-peer';
+import { Tail, waitUntilReady } from './process-server';
+import { detectPython, PYTHON, pythonPeer, summarizeDer } from './python-peer';
 import { NOT_ACCEPTED, type ClientImplementation, type ClientObservation, type ClientTarget, type RunningServer, type ServerImplementation, type ServerObservation } from './types';
 
 type Wire = Record<string, unknown>;
+
+const LITERAL_SERVER = join(__dirname, 'python', 'literal_server.py');
 
 function refusal(reply: Wire): ConfigurationError | null {
   const error = reply.configurationError as { field: string; detail: string } | undefined;
@@ -47,13 +52,63 @@ class PythonRunningServer implements RunningServer {
   }
 }
 
+/**
+ * Document 000's server exactly as written, in a process of its own that is
+ * not monkey-patched (python/literal_server.py). Its evidence is what
+ * eventlet.wsgi logs, and whether it died.
+ */
+async function startAsWritten(settings: ServerSettings): Promise<RunningServer> {
+  const child = spawnTracked(PYTHON, ['-u', LITERAL_SERVER, JSON.stringify(settings)], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const tail = new Tail();
+  tail.follow(child);
+  try {
+    // Ready when it says so: a bare TCP connect-and-close would kill it.
+    await waitUntilReady(child, tail, () => /"ready"/.test(tail.peek()), "document 000's server as written");
+  } catch {
+    const said = tail.peek().trim().split('\n').filter((line) => /Error|error/.test(line)).pop() ?? tail.peek().trim();
+    await stopProcess(child);
+    throw new ConfigurationError('server', `document 000's server as written did not start: ${said}`);
+  }
+  const ready = JSON.parse(tail.take().split('\n').find((line) => line.includes('"ready"'))!) as { ready: number; socket: string };
+  return {
+    implementation: 'python-eventlet',
+    host: '127.0.0.1',
+    port: ready.ready,
+    async observe(_clientPort, settleMs = 1000) {
+      const text = await tail.takeWhen((t) => /"(log|died)"/.test(t), Math.min(settleMs, 300));
+      const said = text
+        .split('\n')
+        .filter((line) => line.startsWith('{'))
+        .map((line) => JSON.parse(line) as { log?: string; died?: string });
+      const logs = said.filter((m) => m.log).map((m) => m.log!);
+      const died = said.find((m) => m.died)?.died;
+      const effective = { process: 'not monkey-patched', listening_socket: ready.socket };
+      if (logs.length === 0 && !died) return { ...NOT_ACCEPTED, effective };
+      return {
+        ...NOT_ACCEPTED,
+        accepted: true,
+        errors: [...logs.map((message) => ({ code: 'eventlet.wsgi log', message })), ...(died ? [{ code: 'server died', message: died }] : [])],
+        // eventlet.wsgi reads the TLS records themselves as the request line, and answers 400 in the clear.
+        requests: logs.filter((line) => /" 400 /.test(line)).map(() => ({ method: '(TLS records read as HTTP)', path: '', status: 400 })),
+        effective,
+      };
+    },
+    close: () => stopProcess(child),
+  };
+}
+
 function pythonServer(name: string, summary: string): ServerImplementation {
   return {
     name,
     summary,
     detect: detectPython,
+    reusable: (settings) => !settings.as_written,
     async start(settings: ServerSettings): Promise<RunningServer> {
       checkServerFiles(settings);
+      if (settings.as_written) {
+        if (name !== 'python-eventlet') throw new ConfigurationError('server', `only python-eventlet has document 000's as-written form, not ${name}`);
+        return startAsWritten(settings);
+      }
       const reply = await pythonPeer().request('start_server', { kind: name, settings });
       const refused = refusal(reply);
       if (refused) throw refused;

@@ -97,6 +97,8 @@ interface Implementation {
 export interface ServerImplementation extends Implementation {
   /** Start a server; throws ConfigurationError when the implementation refuses the settings. */
   start(settings: ServerSettings): Promise<RunningServer>;
+  /** False for servers a scenario may break (document 000's as written): those are never shared between scenarios. */
+  reusable?(settings: ServerSettings): boolean;
 }
 
 export interface ClientTarget {

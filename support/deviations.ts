@@ -31,7 +31,7 @@ export interface Deviation {
 
 const FIELDS = ['verdict', 'reason', 'phase', 'endedBy', 'alert'] as const;
 
-function validate(raw: unknown): Deviation[] {
+export function validateDeviations(raw: unknown): Deviation[] {
   const where = 'features/deviations.json';
   if (!Array.isArray(raw)) throw new HarnessInputError(`${where}: expected a JSON array of deviations`);
   const ids = new Set<string>();
@@ -78,7 +78,7 @@ export function deviations(): readonly Deviation[] {
     } catch (error) {
       throw new HarnessInputError(`features/deviations.json: ${(error as Error).message}`);
     }
-    loaded = validate(raw);
+    loaded = validateDeviations(raw);
   }
   return loaded;
 }

@@ -222,6 +222,9 @@ class ObservedListener:
 
     def accept(self):
         connection, address = self._listener.accept()
+        # eventlet.wsgi writes headers and body separately; without TCP_NODELAY each response waits for
+        # the client's delayed ACK (~40 ms). Timing only: nothing the rules look at changes.
+        connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         record = self._server.new_record(address[1])
         return ObservedConnection(connection, record), address
 

@@ -244,6 +244,22 @@ def wsgi_site(kind, server):
     return site
 
 
+def wrap_socket_equivalent(sock, keyfile=None, certfile=None, server_side=False, cert_reqs=ssl.CERT_NONE,
+                           ssl_version=None, ca_certs=None, ciphers=None):
+    """What ssl.wrap_socket did, for Pythons (3.12 and later) that no longer have it
+    (the report's version line says so): the same settings on an SSLContext."""
+    if server_side and not certfile:
+        raise ValueError('certfile must be specified for server-side operations')
+    context = ssl.SSLContext(ssl_version if ssl_version is not None else ssl.PROTOCOL_TLS_SERVER)
+    set_context(context, 'verify_mode', cert_reqs)
+    if ca_certs:
+        context.load_verify_locations(ca_certs)
+    context.load_cert_chain(certfile, keyfile)
+    if ciphers:
+        context.set_ciphers(ciphers)
+    return context.wrap_socket(sock, server_side=server_side)
+
+
 def start_eventlet_server(settings):
     """Document 000's server, as eventlet deployments run it: ssl.wrap_socket on an
     eventlet listener, served by eventlet.wsgi.server, in a monkey-patched process."""
@@ -254,7 +270,7 @@ def start_eventlet_server(settings):
     if settings.get('cert_reqs'):
         kwargs['cert_reqs'] = python_constant('cert_reqs', settings['cert_reqs'])
     try:
-        wrapped = ssl.wrap_socket(**kwargs)
+        wrapped = ssl.wrap_socket(**kwargs) if hasattr(ssl, 'wrap_socket') else wrap_socket_equivalent(**kwargs)
     except Exception:
         listen.close()
         raise

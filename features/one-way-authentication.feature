@@ -102,7 +102,7 @@ Feature: One-way authentication
         | untrusted-root     | TLS 1.3  |
         | self-signed        | TLS 1.3  |
         | expired            | TLS 1.3  |
-        | wrong-host         | TLS 1.3  |
+        | wrong.host         | TLS 1.3  |
 
   Rule: With cert_reqs=CERT_NONE the server needs no client certificate, and ignores one
     Document 000, 3.1 passes cert_reqs=ssl.CERT_NONE (the default): the server

@@ -40,6 +40,6 @@ Feature: safe_tls.py's defaults
       Examples:
         | server certificate | outcome                                          |
         | localhost          | the request completes                            |
-        | wrong-host         | the client rejects the server: hostname_mismatch |
+        | wrong.host         | the client rejects the server: hostname_mismatch |
         | untrusted-root     | the client rejects the server: unknown_ca        |
         | expired            | the client rejects the server: certificate_expired |

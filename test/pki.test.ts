@@ -47,7 +47,7 @@ describe('PKI', () => {
     assert.match(localhost.subjectAltName ?? '', /IP Address:127\.0\.0\.1/);
     assert.equal(localhost.checkHost('localhost'), 'localhost');
     assert.equal(localhost.checkIP('127.0.0.1'), '127.0.0.1');
-    assert.equal(cert('wrong-host').checkHost('localhost'), undefined);
+    assert.equal(cert('wrong.host').checkHost('localhost'), undefined);
     assert.ok(cert('localhost').keyUsage?.includes('1.3.6.1.5.5.7.3.1'), 'serverAuth');
     assert.ok(cert('client').keyUsage?.includes('1.3.6.1.5.5.7.3.2'), 'clientAuth');
     assert.ok(cert('server-ca').ca && !cert('localhost').ca);
@@ -62,9 +62,15 @@ describe('PKI', () => {
     }
   });
 
-  it('writes the chain of a leaf behind an intermediate, and a key that does not match for mismatched-key', () => {
-    const chain = readFileSync(pki.profiles['behind-intermediate']!.chain!, 'utf8');
-    assert.equal(chain.match(/BEGIN CERTIFICATE/g)?.length, 2);
+  it('writes full and incomplete chains, an ECDSA leaf, an encrypted key, and a key that does not match for mismatched-key', () => {
+    assert.equal(readFileSync(pki.profiles['full-chain']!.cert, 'utf8').match(/BEGIN CERTIFICATE/g)?.length, 2);
+    assert.equal(readFileSync(pki.profiles['incomplete-chain']!.cert, 'utf8').match(/BEGIN CERTIFICATE/g)?.length, 1);
+    const ecdsa = cert('localhost-ecdsa');
+    assert.equal(ecdsa.publicKey.asymmetricKeyType, 'ec');
+    assert.equal(ecdsa.checkPrivateKey(createPrivateKey(readFileSync(pki.profiles['localhost-ecdsa']!.key))), true);
+    assert.match(readFileSync(pki.profiles['encrypted-key']!.key, 'utf8'), /BEGIN ENCRYPTED PRIVATE KEY/);
+    assert.equal(cert('encrypted-key').checkPrivateKey(createPrivateKey({ key: readFileSync(pki.profiles['encrypted-key']!.key), passphrase: 'conformance' })), true);
+    assert.equal(cert('cn-only').subjectAltName, undefined);
     assert.equal(cert('mismatched-key').checkPrivateKey(createPrivateKey(readFileSync(pki.profiles['mismatched-key']!.key))), false);
     assert.equal(cert('localhost').checkPrivateKey(createPrivateKey(readFileSync(pki.profiles['localhost']!.key))), true);
     assert.equal(createPublicKey(readFileSync(pki.profiles['localhost']!.key)).asymmetricKeyDetails?.modulusLength, 2048);

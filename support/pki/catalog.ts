@@ -2,7 +2,7 @@
  * The catalog of certificate profiles the features name.
  *
  * A profile is named by what it is, or by its defect the way badssl.com names
- * its hosts (`expired`, `wrong-host`, `self-signed`, `untrusted-root`), never
+ * its hosts (`expired`, `wrong.host`, `self-signed`, `untrusted-root`), never
  * by an implementation detail. Validity is given in days relative to the moment
  * the PKI is built, so the catalog never goes stale by itself: the store
  * rebuilds it before any certificate that should be valid nears its end.
@@ -30,6 +30,12 @@ export interface Profile {
   readonly description: string;
   /** Write a key file that does NOT belong to the certificate (proof-of-key cases). */
   readonly mismatchedKey?: boolean;
+  /** `ec`: a P-256 key, for ECDHE-ECDSA suites (see issue.ts for how the certificate is made). Default `rsa`. */
+  readonly keyType?: 'rsa' | 'ec';
+  /** The certfile holds the leaf followed by its intermediates, as a server must send them. */
+  readonly fullChain?: boolean;
+  /** Encrypt the key file with this passphrase (PKCS#8, AES-256). */
+  readonly passphrase?: string;
 }
 
 /** A leaf or CA valid for a year from yesterday: long enough to be cached, short enough to be plausible. */
@@ -56,16 +62,26 @@ export const CATALOG: readonly Profile[] = [
     description: 'Server certificate for localhost that expired 30 days ago.' },
   { name: 'not-yet-valid', role: 'server', issuer: 'server-ca', commonName: 'localhost', hosts: LOCALHOST, validity: { fromDays: 30, toDays: 395 },
     description: 'Server certificate for localhost that becomes valid in 30 days.' },
-  { name: 'wrong-host', role: 'server', issuer: 'server-ca', commonName: 'wrong.host.example', hosts: ['wrong.host.example'], validity: CURRENT,
+  { name: 'wrong.host', role: 'server', issuer: 'server-ca', commonName: 'wrong.host.example', hosts: ['wrong.host.example'], validity: CURRENT,
     description: 'Valid server certificate, for another host name (wrong.host.example).' },
+  { name: 'wildcard', role: 'server', issuer: 'server-ca', commonName: '*.conformance.test', hosts: ['*.conformance.test'], validity: CURRENT,
+    description: 'Valid server certificate for *.conformance.test: one label, any name, under conformance.test.' },
+  { name: 'cn-only', role: 'server', issuer: 'server-ca', commonName: 'localhost', hosts: [], validity: CURRENT,
+    description: 'Valid server certificate naming localhost only in its subject CN, with no subjectAltName.' },
   { name: 'self-signed', role: 'server', issuer: null, commonName: 'localhost', hosts: LOCALHOST, validity: CURRENT,
     description: 'Certificate for localhost signed by its own key.' },
   { name: 'untrusted-root', role: 'server', issuer: 'unrelated-ca', commonName: 'localhost', hosts: LOCALHOST, validity: CURRENT,
     description: 'Certificate for localhost issued by unrelated-ca: an impostor to a client that trusts server-ca.' },
-  { name: 'behind-intermediate', role: 'server', issuer: 'intermediate-ca', commonName: 'localhost', hosts: LOCALHOST, validity: CURRENT,
-    description: 'Certificate for localhost issued by intermediate-ca; its `.chain.pem` file adds the intermediate.' },
+  { name: 'incomplete-chain', role: 'server', issuer: 'intermediate-ca', commonName: 'localhost', hosts: LOCALHOST, validity: CURRENT,
+    description: 'Certificate for localhost issued by intermediate-ca, whose certfile holds the leaf alone.' },
+  { name: 'full-chain', role: 'server', issuer: 'intermediate-ca', commonName: 'localhost', hosts: LOCALHOST, validity: CURRENT, fullChain: true,
+    description: 'Certificate for localhost issued by intermediate-ca, whose certfile holds the leaf and then intermediate-ca.' },
+  { name: 'localhost-ecdsa', role: 'server', issuer: 'server-ca', commonName: 'localhost', hosts: LOCALHOST, validity: CURRENT, keyType: 'ec',
+    description: 'Certificate for localhost with a P-256 (ECDSA) key, issued by server-ca: what ECDHE-ECDSA suites need.' },
+  { name: 'encrypted-key', role: 'server', issuer: 'server-ca', commonName: 'localhost', hosts: LOCALHOST, validity: CURRENT, passphrase: 'conformance',
+    description: 'Valid certificate for localhost whose key file is encrypted (passphrase "conformance").' },
   { name: 'mismatched-key', role: 'server', issuer: 'server-ca', commonName: 'localhost', hosts: LOCALHOST, validity: CURRENT, mismatchedKey: true,
-    description: 'Valid certificate for localhost whose key file holds a different key: it cannot serve.' },
+    description: "Valid certificate for localhost whose key file holds another certificate's key (unrelated-ca's): it cannot serve." },
 
   // Client leaves
   { name: 'client', role: 'client', issuer: 'client-ca', commonName: 'conformance client', hosts: [], validity: CURRENT,

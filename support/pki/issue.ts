@@ -1,13 +1,23 @@
 /**
  * A certificate authority you can read in one sitting (after mkcert):
- * `generateKey`, `selfSign`, `issueCertificate`.
+ * `generateKey`, `issueCertificate`, `issueEcCertificate`.
  *
  * node-forge builds and signs the certificates; the RSA keys come from Node's
  * native generator (forge delegates to `crypto.generateKeyPair` when given a
  * callback), which is ~50x faster than forge's JavaScript prime search.
+ *
+ * ECDSA leaves: node-forge only knows RSA keys. The smallest sound way we
+ * found, with no new dependency: Node generates the P-256 key; forge builds
+ * the TBSCertificate as for any leaf, and we put the EC key's
+ * SubjectPublicKeyInfo (DER from Node) in its place before the issuer, an RSA
+ * CA, signs it with forge. The result is an ordinary X.509 certificate (ECDSA
+ * key, sha256WithRSAEncryption signature), which every implementation here
+ * verifies. Alternatives were a second certificate library (@peculiar/x509,
+ * pkijs) or shelling out to `openssl req`, which would make the PKI depend on
+ * the openssl program being installed.
  */
 import forge from 'node-forge';
-import { randomBytes } from 'node:crypto';
+import { generateKeyPair as generateNativeKeyPair, randomBytes } from 'node:crypto';
 import { isIP } from 'node:net';
 import type { Profile } from './catalog';
 
@@ -33,7 +43,7 @@ export interface Issuer {
  * Build and sign the certificate for `profile`. `issuer` is null for a
  * self-signed certificate (roots and the `self-signed` leaf).
  */
-export function issueCertificate(profile: Profile, keys: KeyPair, issuer: Issuer | null, now: Date): forge.pki.Certificate {
+export function issueCertificate(profile: Profile, keys: KeyPair, issuer: Issuer | null, now: Date, keyIdentifier = true): forge.pki.Certificate {
   const cert = pki.createCertificate();
   cert.publicKey = keys.publicKey;
   // RFC 5280 4.1.2.2: positive, at most 20 octets. A leading 0x01 keeps it positive.
@@ -50,7 +60,8 @@ export function issueCertificate(profile: Profile, keys: KeyPair, issuer: Issuer
     isCa
       ? { name: 'keyUsage', keyCertSign: true, cRLSign: true, critical: true }
       : { name: 'keyUsage', digitalSignature: true, keyEncipherment: true, critical: true },
-    { name: 'subjectKeyIdentifier' },
+    // Computed from the key; left out for the EC leaf, whose key forge cannot read (optional for leaves, RFC 5280 4.2.1.2).
+    ...(keyIdentifier ? [{ name: 'subjectKeyIdentifier' }] : []),
   ];
   if (!isCa) {
     extensions.push({ name: 'extKeyUsage', serverAuth: profile.role === 'server', clientAuth: profile.role === 'client' });
@@ -71,11 +82,54 @@ export function issueCertificate(profile: Profile, keys: KeyPair, issuer: Issuer
   return cert;
 }
 
+export interface EcKey {
+  /** PKCS#8 PEM. */
+  readonly privateKeyPem: string;
+  /** SubjectPublicKeyInfo, DER. */
+  readonly publicKeyDer: Buffer;
+}
+
+export function generateEcKey(): Promise<EcKey> {
+  return new Promise((resolve, reject) => {
+    generateNativeKeyPair(
+      'ec',
+      { namedCurve: 'prime256v1', publicKeyEncoding: { type: 'spki', format: 'der' }, privateKeyEncoding: { type: 'pkcs8', format: 'pem' } },
+      (error, publicKeyDer, privateKeyPem) => (error ? reject(error) : resolve({ privateKeyPem, publicKeyDer })),
+    );
+  });
+}
+
+/** An ECDSA-keyed leaf signed by an RSA issuer: forge's TBSCertificate with the EC key spliced in (see the module comment). */
+export function issueEcCertificate(profile: Profile, key: EcKey, issuer: Issuer, now: Date): { pem: string; certificate: forge.pki.Certificate } {
+  // Build the certificate with the issuer's RSA key as a stand-in public key; it is replaced below.
+  const cert = issueCertificate(profile, { publicKey: issuer.keys.publicKey, privateKey: issuer.keys.privateKey } as KeyPair, issuer, now, false);
+  const tbs = (pki as unknown as { getTBSCertificate(c: forge.pki.Certificate): forge.asn1.Asn1 }).getTBSCertificate(cert);
+  // TBSCertificate: version, serialNumber, signature, issuer, validity, subject, subjectPublicKeyInfo, extensions
+  (tbs.value as forge.asn1.Asn1[])[6] = forge.asn1.fromDer(forge.util.createBuffer(key.publicKeyDer.toString('binary')));
+  const tbsDer = forge.asn1.toDer(tbs).getBytes();
+  const digest = forge.md.sha256.create();
+  digest.update(tbsDer);
+  const signature = issuer.keys.privateKey.sign(digest);
+  const { asn1 } = forge;
+  const certificateAsn1 = asn1.create(asn1.Class.UNIVERSAL, asn1.Type.SEQUENCE, true, [
+    tbs,
+    asn1.create(asn1.Class.UNIVERSAL, asn1.Type.SEQUENCE, true, [
+      asn1.create(asn1.Class.UNIVERSAL, asn1.Type.OID, false, asn1.oidToDer(pki.oids['sha256WithRSAEncryption']!).getBytes()),
+      asn1.create(asn1.Class.UNIVERSAL, asn1.Type.NULL, false, ''),
+    ]),
+    asn1.create(asn1.Class.UNIVERSAL, asn1.Type.BITSTRING, false, String.fromCharCode(0) + signature),
+  ]);
+  const pem = forge.pem.encode({ type: 'CERTIFICATE', body: asn1.toDer(certificateAsn1).getBytes() });
+  return { pem, certificate: cert };
+}
+
 export function certificateToPem(cert: forge.pki.Certificate): string {
   return pki.certificateToPem(cert);
 }
 
-/** PKCS#8, the format OpenSSL, Python and Node all read. */
-export function privateKeyToPem(keys: KeyPair): string {
-  return pki.privateKeyInfoToPem(pki.wrapRsaPrivateKey(pki.privateKeyToAsn1(keys.privateKey)));
+/** PKCS#8, the format OpenSSL, Python and Node all read; encrypted (AES-256, PBKDF2) when a passphrase is given. */
+export function privateKeyToPem(keys: KeyPair, passphrase?: string): string {
+  const info = pki.wrapRsaPrivateKey(pki.privateKeyToAsn1(keys.privateKey));
+  if (!passphrase) return pki.privateKeyInfoToPem(info);
+  return pki.encryptedPrivateKeyToPem(pki.encryptPrivateKeyInfo(info, passphrase, { algorithm: 'aes256' }));
 }

@@ -11,10 +11,11 @@ import { createHash } from 'node:crypto';
 import { closeSync, existsSync, mkdirSync, openSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { CATALOG, type Profile } from './catalog';
-import { certificateToPem, generateKey, issueCertificate, privateKeyToPem, type Issuer, type KeyPair } from './issue';
+import type forge from 'node-forge';
+import { certificateToPem, generateEcKey, generateKey, issueCertificate, issueEcCertificate, privateKeyToPem, type EcKey, type Issuer, type KeyPair } from './issue';
 
 /** Bump when the way certificates are made changes, so caches are rebuilt. */
-const GENERATOR_VERSION = 1;
+const GENERATOR_VERSION = 2;
 const DAY_MS = 24 * 60 * 60 * 1000;
 /** Rebuild when a certificate that must be valid has fewer days left than this. */
 const RENEW_BEFORE_END_DAYS = 30;
@@ -31,6 +32,7 @@ export interface ProfileFiles {
   readonly key: string;
   /** Leaf followed by its intermediate, for profiles issued by an intermediate. */
   readonly chain?: string;
+  readonly keyType: 'rsa' | 'ec';
   readonly subject: string;
   readonly issuer: string;
   readonly hosts: readonly string[];
@@ -103,10 +105,13 @@ function subjectText(attributes: { shortName?: string; value?: unknown }[]): str
 async function build(dir: string, catalog: readonly Profile[], now: Date): Promise<Manifest> {
   mkdirSync(dir, { recursive: true });
   // All keys at once: native generation runs on libuv's thread pool, so both cores work.
-  const names = catalog.map((p) => p.name);
-  const extraKeys = catalog.filter((p) => p.mismatchedKey).map((p) => `${p.name}#other`);
-  const generated = await Promise.all([...names, ...extraKeys].map(async (name) => [name, await generateKey()] as const));
+  const names = catalog.filter((p) => p.keyType !== 'ec').map((p) => p.name);
+  const [generated, ecGenerated] = await Promise.all([
+    Promise.all(names.map(async (name) => [name, await generateKey()] as const)),
+    Promise.all(catalog.filter((p) => p.keyType === 'ec').map(async (p) => [p.name, await generateEcKey()] as const)),
+  ]);
   const keys = new Map<string, KeyPair>(generated);
+  const ecKeys = new Map<string, EcKey>(ecGenerated);
 
   const issued = new Map<string, Issuer>();
   const profiles: Record<string, ProfileFiles> = {};
@@ -115,20 +120,35 @@ async function build(dir: string, catalog: readonly Profile[], now: Date): Promi
     const index = pending.findIndex((p) => p.issuer === null || issued.has(p.issuer));
     if (index < 0) throw new Error(`certificate catalog: issuer of ${pending.map((p) => p.name).join(', ')} is not in the catalog`);
     const [profile] = pending.splice(index, 1) as [Profile];
-    const profileKeys = keys.get(profile.name)!;
     const issuer = profile.issuer === null ? null : issued.get(profile.issuer)!;
-    const certificate = issueCertificate(profile, profileKeys, issuer, now);
-    issued.set(profile.name, { certificate, keys: profileKeys });
-
     const certPath = join(dir, `${profile.name}.cert.pem`);
     const keyPath = join(dir, `${profile.name}.key.pem`);
-    writeAtomically(certPath, certificateToPem(certificate), 0o644);
-    const keyFileKeys = profile.mismatchedKey ? keys.get(`${profile.name}#other`)! : profileKeys;
-    writeAtomically(keyPath, privateKeyToPem(keyFileKeys), 0o600);
+    let certificate: forge.pki.Certificate;
+    let certPem: string;
+    if (profile.keyType === 'ec') {
+      if (!issuer) throw new Error(`certificate catalog: the EC profile ${profile.name} needs an RSA issuer`);
+      const ecKey = ecKeys.get(profile.name)!;
+      ({ certificate, pem: certPem } = issueEcCertificate(profile, ecKey, issuer, now));
+      writeAtomically(keyPath, ecKey.privateKeyPem, 0o600);
+    } else {
+      const profileKeys = keys.get(profile.name)!;
+      certificate = issueCertificate(profile, profileKeys, issuer, now);
+      certPem = certificateToPem(certificate);
+      issued.set(profile.name, { certificate, keys: profileKeys });
+      // A key that belongs to another certificate: unrelated-ca's will do (any key but its own).
+      const keyFileKeys = profile.mismatchedKey ? keys.get('unrelated-ca')! : profileKeys;
+      writeAtomically(keyPath, privateKeyToPem(keyFileKeys, profile.passphrase), 0o600);
+    }
+    // The intermediates between the leaf and its root, leaf first: what a server must send.
+    const intermediates: string[] = [];
+    for (let up = profile.issuer; up; up = catalog.find((p) => p.name === up)?.issuer ?? null) {
+      if (catalog.find((p) => p.name === up)?.issuer) intermediates.push(certificateToPem(issued.get(up)!.certificate));
+    }
+    writeAtomically(certPath, profile.fullChain ? certPem + intermediates.join('') : certPem, 0o644);
     let chain: string | undefined;
-    if (issuer && profile.role !== 'ca' && catalog.find((p) => p.name === profile.issuer)?.issuer) {
+    if (intermediates.length && profile.role !== 'ca') {
       chain = join(dir, `${profile.name}.chain.pem`);
-      writeAtomically(chain, certificateToPem(certificate) + certificateToPem(issuer.certificate), 0o644);
+      writeAtomically(chain, certPem + intermediates.join(''), 0o644);
     }
     profiles[profile.name] = {
       name: profile.name,
@@ -136,6 +156,7 @@ async function build(dir: string, catalog: readonly Profile[], now: Date): Promi
       cert: certPath,
       key: keyPath,
       ...(chain ? { chain } : {}),
+      keyType: profile.keyType ?? 'rsa',
       subject: subjectText(certificate.subject.attributes),
       issuer: subjectText(certificate.issuer.attributes),
       hosts: profile.hosts,

@@ -1,6 +1,7 @@
 /** How the client is configured, in the words of requests.request. */
 import { Given, When } from '@cucumber/cucumber';
 import type { ProfileFiles } from '../support/pki/store';
+import type { TlsVersion } from '../support/vocabulary';
 import type { ConformanceWorld } from '../support/world';
 
 Given('the client has verify {verify}', function (this: ConformanceWorld, verify: string | boolean) {
@@ -14,6 +15,20 @@ Given('the client presents {presented}', function (this: ConformanceWorld, profi
 
 Given('the client has server_hostname {word}', function (this: ConformanceWorld, name: string) {
   this.client.server_hostname = name;
+});
+
+Given('the client speaks only {tls version}', function (this: ConformanceWorld, version: TlsVersion) {
+  this.client.minimum_version = version;
+  this.client.maximum_version = version;
+});
+
+Given('the client speaks at most {tls version}', function (this: ConformanceWorld, version: TlsVersion) {
+  this.client.maximum_version = version;
+});
+
+Given('the client speaks any version', function (this: ConformanceWorld) {
+  delete this.client.minimum_version;
+  delete this.client.maximum_version;
 });
 
 Given('the client has ciphers {string}', function (this: ConformanceWorld, ciphers: string) {

@@ -16,6 +16,11 @@ Then('the server rejects the client: {reason}', function (this: ConformanceWorld
   expectOutcome(this, `the server rejects the client: ${reason}`, (o) => o.verdict === 'server rejected client' && o.reason === reason);
 });
 
+/** Two refusals the rule allows equally; the report shows which one each pair gave. */
+Then('the server rejects the client: {reason} or {reason}', function (this: ConformanceWorld, first: Reason, second: Reason) {
+  expectOutcome(this, `the server rejects the client: ${first} or ${second}`, (o) => o.verdict === 'server rejected client' && (o.reason === first || o.reason === second));
+});
+
 const CERTIFICATE_REASONS: readonly Reason[] = ['unknown_ca', 'bad_certificate', 'certificate_expired', 'certificate_not_yet_valid'];
 
 /** When which check of the certificate fails first differs between implementations, and the point is only that it fails. */
@@ -116,6 +121,37 @@ Then('the server reports {word} {word}', function (this: ConformanceWorld, setti
     (o) => o.evidence.server.effective?.[setting] === value,
     (o) => `the server reports ${setting} ${o.evidence.server.effective?.[setting] ?? '(nothing: this implementation does not report it)'}`,
   );
+});
+
+/** The end named refused its own configuration (naming the field), before any handshake. */
+for (const end of ['server', 'client'] as const) {
+  Then(`the ${end} refuses its {word}`, function (this: ConformanceWorld, field: string) {
+    expectEachPair(this, `the ${end} refuses its ${field}`, ({ refusal, refusedBy, outcome }) => {
+      if (refusal && refusedBy === end && refusal.field === field) return { held: true };
+      if (refusal) return { held: false, actual: `the ${refusedBy} refused its ${refusal.field}: ${refusal.detail}` };
+      return { held: false, actual: describeOutcome(outcome!) };
+    });
+  });
+}
+
+/** Suites a client library may not be able to offer at all, and a server refuses when it is offered. */
+Then('the server rejects the client: {reason}, or the client refuses its {word}', function (this: ConformanceWorld, reason: Reason, field: string) {
+  expectEachPair(this, `the server rejects the client: ${reason}, or the client refuses its ${field}`, ({ refusal, refusedBy, outcome }) => {
+    if (refusal) return refusedBy === 'client' && refusal.field === field ? { held: true } : { held: false, actual: `the ${refusedBy} refused its ${refusal.field}: ${refusal.detail}` };
+    return outcome!.verdict === 'server rejected client' && outcome!.reason === reason ? { held: true } : { held: false, actual: describeOutcome(outcome!) };
+  });
+});
+
+Then('the client refuses to connect: {reason}', function (this: ConformanceWorld, reason: Reason) {
+  expectOutcome(this, `the client refuses to connect: ${reason}`, (o) => o.endedBy === 'client' && o.reason === reason);
+});
+
+Then('a cipher suite was negotiated', function (this: ConformanceWorld) {
+  expectOutcome(this, 'a cipher suite was negotiated', (o) => o.cipher !== null, () => 'no cipher suite reported');
+});
+
+Then('the compression is none', function (this: ConformanceWorld) {
+  expectOutcome(this, 'the compression is none', (o) => o.compression === 'none', (o) => `compression ${o.compression ?? '(not reported by this client)'}`);
 });
 
 function commonName(dn: string | undefined): string | undefined {

@@ -38,6 +38,10 @@ Given('the server has ciphers {string}', function (this: ConformanceWorld, ciphe
   this.server.ciphers = ciphers;
 });
 
+Given('the server speaks at least {tls version}', function (this: ConformanceWorld, version: TlsVersion) {
+  this.server.minimum_version = version;
+});
+
 Given('the server speaks only {tls version}', function (this: ConformanceWorld, version: TlsVersion) {
   this.server.minimum_version = version;
   this.server.maximum_version = version;

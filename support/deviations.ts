@@ -25,11 +25,11 @@ export interface Deviation {
   /** The expectation it replaces: a regular expression over the Then step's words. */
   readonly instead_of: string;
   /** What happens instead: each named outcome field must equal one of the values. */
-  readonly happens: Readonly<Partial<Record<'verdict' | 'reason' | 'phase' | 'endedBy' | 'alert', readonly (string | null)[]>>>;
+  readonly happens: Readonly<Partial<Record<'verdict' | 'reason' | 'phase' | 'endedBy' | 'alert' | 'protocol', readonly (string | null)[]>>>;
   readonly reason: string;
 }
 
-const FIELDS = ['verdict', 'reason', 'phase', 'endedBy', 'alert'] as const;
+const FIELDS = ['verdict', 'reason', 'phase', 'endedBy', 'alert', 'protocol'] as const;
 
 export function validateDeviations(raw: unknown): Deviation[] {
   const where = 'features/deviations.json';

@@ -28,6 +28,7 @@ export interface PairAttempt {
   readonly outcome?: Outcome;
   /** The server (or client) refused its configuration. */
   readonly refusal?: ConfigurationError;
+  readonly refusedBy?: 'server' | 'client';
   readonly checks: Check[];
 }
 
@@ -47,14 +48,14 @@ export async function attemptPairs(pairs: readonly Pair[], serverSettings: Serve
         server = await acquireServer(serverImplementation(group[0]!.server.name), serverSettings, scenario);
       } catch (error) {
         if (!(error instanceof ConfigurationError)) throw error;
-        return group.map((pair) => ({ ...pair, refusal: error, checks: [] }));
+        return group.map((pair) => ({ ...pair, refusal: error, refusedBy: 'server' as const, checks: [] }));
       }
       for (const pair of group) {
         try {
           attempts.push({ ...pair, outcome: await attemptConnection(server, clientImplementation(pair.client.name), clientSettings), checks: [] });
         } catch (error) {
           if (!(error instanceof ConfigurationError)) throw error;
-          attempts.push({ ...pair, refusal: error, checks: [] });
+          attempts.push({ ...pair, refusal: error, refusedBy: 'client', checks: [] });
         }
       }
       return attempts;

@@ -25,6 +25,9 @@ describe('error map', () => {
       ['ERR_TLS_CERT_ALTNAME_INVALID', "Hostname/IP does not match certificate's altnames", 'hostname_mismatch'],
       ['', "certificate verify failed: Hostname mismatch, certificate is not valid for 'localhost'", 'hostname_mismatch'],
       ['INVALID_PURPOSE', 'unsupported certificate purpose', 'bad_certificate'],
+      ['CURLE 60', "SSL: no alternative certificate subject name matches target host name 'localhost'", 'hostname_mismatch'],
+      ['CURLE 60', "SSL: certificate subject name 'localhost' does not match target host name 'wrong.host.example'", 'hostname_mismatch'],
+      ['CertificateError', "hostname 'localhost' doesn't match 'wrong.host.example'", 'hostname_mismatch'],
     ];
     for (const [code, message, reason] of cases) {
       const entry = lookUp({ ...(code ? { code } : {}), message });
@@ -37,7 +40,8 @@ describe('error map', () => {
     assert.equal(lookUp({ code: 'ERR_SSL_PEER_DID_NOT_RETURN_A_CERTIFICATE', message: 'peer did not return a certificate' })?.reason, 'certificate_required');
     assert.equal(lookUp({ code: 'ERR_SSL_NO_SHARED_CIPHER', message: 'no shared cipher' })?.reason, 'no_shared_cipher');
     assert.equal(lookUp({ code: 'ERR_SSL_UNSUPPORTED_PROTOCOL', message: 'unsupported protocol' })?.reason, 'protocol_version');
-    assert.equal(lookUp({ code: 'ERR_SSL_NO_SUITABLE_SIGNATURE_ALGORITHM', message: 'no suitable signature algorithm' })?.reason, 'missing_certificate');
+    assert.equal(lookUp({ code: 'ERR_SSL_NO_SUITABLE_SIGNATURE_ALGORITHM', message: 'no suitable signature algorithm' })?.reason, 'no_signature_algorithm');
+    assert.equal(lookUp({ message: 'error:0A0000B1:SSL routines::no certificate assigned' })?.reason, 'missing_certificate');
     assert.equal(lookUp({ code: 'ECONNRESET', message: 'socket hang up' })?.meaning, 'dropped');
     assert.equal(lookUp({ message: 'EOF occurred in violation of protocol (_ssl.c:2427)' })?.reason, 'reset_without_alert');
     assert.equal(lookUp({ code: 'ETIMEDOUT', message: 'timeout of 5000ms exceeded' })?.reason, 'timeout');

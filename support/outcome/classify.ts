@@ -48,11 +48,17 @@ const VERDICT: Record<EndedBy, Verdict> = {
   neither: 'failed',
 };
 
+/** One spelling per version: OpenSSL's programs say "TLSv1.0" where the libraries say "TLSv1". */
+export function normalizeProtocol(protocol: string | null): string | null {
+  return protocol === 'TLSv1.0' ? 'TLSv1' : protocol;
+}
+
 export function classify(client: ClientObservation, server: ServerObservation, durationMs: number): Outcome {
   const common = {
-    protocol: client.protocol ?? server.protocol,
+    protocol: normalizeProtocol(client.protocol ?? server.protocol),
     cipher: client.cipher ?? server.cipher,
     keyExchange: client.keyExchange ?? keyExchangeOf(client.protocol ?? server.protocol, client.cipher ?? server.cipher),
+    compression: client.compression ?? null,
     insecure: !client.verified,
     sessionReused: client.sessionReused,
     requestReachedServer: server.requests.length > 0,

@@ -10,6 +10,9 @@ import type { Reason } from './vocabulary';
 /** TLS alert descriptions (RFC 8446 6.2, RFC 5246 7.2) and the reason each one means. */
 export const ALERTS: Readonly<Record<number, { name: string; reason: Reason }>> = {
   40: { name: 'handshake_failure', reason: 'handshake_failure' },
+  47: { name: 'illegal_parameter', reason: 'handshake_failure' },
+  50: { name: 'decode_error', reason: 'handshake_failure' },
+  51: { name: 'decrypt_error', reason: 'handshake_failure' },
   42: { name: 'bad_certificate', reason: 'bad_certificate' },
   43: { name: 'unsupported_certificate', reason: 'bad_certificate' },
   44: { name: 'certificate_revoked', reason: 'bad_certificate' },
@@ -18,7 +21,11 @@ export const ALERTS: Readonly<Record<number, { name: string; reason: Reason }>> 
   48: { name: 'unknown_ca', reason: 'unknown_ca' },
   70: { name: 'protocol_version', reason: 'protocol_version' },
   71: { name: 'insufficient_security', reason: 'no_shared_cipher' },
+  80: { name: 'internal_error', reason: 'handshake_failure' },
+  86: { name: 'inappropriate_fallback', reason: 'protocol_version' },
+  112: { name: 'unrecognized_name', reason: 'handshake_failure' },
   116: { name: 'certificate_required', reason: 'certificate_required' },
+  120: { name: 'no_application_protocol', reason: 'no_application_protocol' },
 };
 
 /** How OpenSSL spells alerts in its error strings ("sslv3 alert handshake failure", "tlsv13 alert certificate required"). */
@@ -64,7 +71,11 @@ export const ERROR_MAP: readonly ErrorMapEntry[] = [
   // Certificate verification (OpenSSL X509_V_ERR_* names as Node reports them, and their texts as Python/curl do)
   { pattern: /CERT_HAS_EXPIRED|certificate has expired/i, reason: 'certificate_expired', meaning: 'verification' },
   { pattern: /CERT_NOT_YET_VALID|certificate is not yet valid/i, reason: 'certificate_not_yet_valid', meaning: 'verification' },
-  { pattern: /ERR_TLS_CERT_ALTNAME_INVALID|HOSTNAME_MISMATCH|Hostname mismatch|does not match certificate's altnames|not in the cert's altnames|IP address mismatch/i, reason: 'hostname_mismatch', meaning: 'verification' },
+  {
+    pattern: /ERR_TLS_CERT_ALTNAME_INVALID|HOSTNAME_MISMATCH|Hostname mismatch|does not match certificate's altnames|not in the cert's altnames|IP address mismatch|doesn't match|no alternative certificate subject name matches|subject name '[^']*' does not match|certificate is not valid for/i,
+    reason: 'hostname_mismatch',
+    meaning: 'verification',
+  },
   {
     pattern: /UNABLE_TO_GET_ISSUER_CERT(_LOCALLY)?|UNABLE_TO_VERIFY_LEAF_SIGNATURE|SELF_SIGNED_CERT_IN_CHAIN|DEPTH_ZERO_SELF_SIGNED_CERT|unable to get (local )?issuer certificate|unable to verify the first certificate|self[- ]signed certificate/i,
     reason: 'unknown_ca',
@@ -73,7 +84,9 @@ export const ERROR_MAP: readonly ErrorMapEntry[] = [
   { pattern: /CERT_SIGNATURE_FAILURE|CERT_REJECTED|INVALID_PURPOSE|CERT_UNTRUSTED|certificate signature failure|unsupported certificate purpose/i, reason: 'bad_certificate', meaning: 'verification' },
   // Refusals by the end that raised the error
   { pattern: /PEER_DID_NOT_RETURN_A_CERTIFICATE|peer did not return a certificate/i, reason: 'certificate_required', meaning: 'refusal' },
-  { pattern: /NO_SUITABLE_SIGNATURE_ALGORITHM|no suitable signature algorithm|no certificate assigned|missing (rsa )?certificate/i, reason: 'missing_certificate', meaning: 'refusal' },
+  { pattern: /NO_SUITABLE_SIGNATURE_ALGORITHM|no suitable signature algorithm/i, reason: 'no_signature_algorithm', meaning: 'refusal' },
+  { pattern: /no certificate assigned|missing (rsa )?certificate/i, reason: 'missing_certificate', meaning: 'refusal' },
+  { pattern: /NO_APPLICATION_PROTOCOL|no application protocol/i, reason: 'no_application_protocol', meaning: 'refusal' },
   { pattern: /NO_SHARED_CIPHER|no shared cipher|NO_CIPHERS_AVAILABLE|no ciphers available/i, reason: 'no_shared_cipher', meaning: 'refusal' },
   { pattern: /UNSUPPORTED_PROTOCOL|unsupported protocol|NO_PROTOCOLS_AVAILABLE|no protocols available|wrong version number|version too low/i, reason: 'protocol_version', meaning: 'refusal' },
   // Nobody there

@@ -12,6 +12,8 @@ export const REASONS = {
   certificate_not_yet_valid: 'the peer certificate is not valid yet',
   hostname_mismatch: 'the server certificate is valid but for another name than the one the client meant to reach',
   missing_certificate: 'the server has no certificate or no key to present, so no handshake can complete',
+  no_signature_algorithm: "no signature algorithm both ends accept for the server's key (TLS 1.0/1.1 need SHA-1, refused at OpenSSL 3's default security level; also what OpenSSL says when the server has no certificate)",
+  no_application_protocol: 'the server supports none of the application protocols (ALPN) the client offered',
   protocol_version: 'no TLS version both ends accept',
   no_shared_cipher: 'no cipher suite both ends accept',
   handshake_failure: 'the handshake failed and neither end said more than handshake_failure',
@@ -44,6 +46,7 @@ export interface Outcome {
   readonly protocol: string | null;
   readonly cipher: string | null;
   readonly keyExchange: string | null;
+  readonly compression: string | null;
   readonly endedBy: EndedBy;
   readonly reason: Reason | null;
   readonly phase: Phase | null;

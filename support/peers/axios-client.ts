@@ -19,6 +19,7 @@ import { isIP } from 'node:net';
 import tls, { type TLSSocket } from 'node:tls';
 import type { ClientSettings } from '../vocabulary';
 import { NODE_TLS_VERSION, summarizeCertificate } from './node-server';
+import { ConfigurationError } from '../errors';
 import { readPem } from './pem-files';
 import { rawError, type ClientImplementation, type ClientObservation, type ClientTarget, type RawError } from './types';
 
@@ -30,6 +31,28 @@ function keyExchange(socket: TLSSocket): string | null {
   if (info && 'type' in info && info.type) return `${info.type} ${info.name ?? ''}`.trim();
   // TLS 1.2 with a non-(EC)DHE suite: the client encrypted the pre-master secret with the server's RSA key.
   return socket.getProtocol() === 'TLSv1.2' ? 'RSA key transport' : null;
+}
+
+const contexts = new Map<string, tls.SecureContext>();
+
+/**
+ * The client's secure context, built once per settings (no session is kept in
+ * it: resumption in Node needs the agent's session cache, which is off). A
+ * cipher list OpenSSL cannot use is the client refusing its configuration.
+ */
+function secureContext(settings: ClientSettings): tls.SecureContext {
+  const key = JSON.stringify([settings.verify, settings.cert, settings.minimum_version, settings.maximum_version, settings.ciphers]);
+  let context = contexts.get(key);
+  if (!context) {
+    try {
+      context = tls.createSecureContext(tlsOptions(settings));
+    } catch (error) {
+      const raw = rawError(error);
+      throw new ConfigurationError(/cipher/i.test(raw.message) ? 'ciphers' : 'cert', `${raw.code ?? ''} ${raw.message}`.trim());
+    }
+    contexts.set(key, context);
+  }
+  return context;
 }
 
 function tlsOptions(settings: ClientSettings): tls.ConnectionOptions {
@@ -51,7 +74,7 @@ export const axiosClient: ClientImplementation = {
     return { available: true, version: `axios ${axiosVersion}, Node ${process.versions.node}, OpenSSL ${process.versions.openssl}` };
   },
   async attempt(target: ClientTarget, settings: ClientSettings): Promise<ClientObservation> {
-    const options = tlsOptions(settings);
+    const options = { secureContext: secureContext(settings), rejectUnauthorized: settings.verify !== false };
     const seen = {
       localPort: null as number | null,
       handshakeCompleted: false,

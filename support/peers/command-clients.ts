@@ -10,6 +10,7 @@
  */
 import { execFile } from 'node:child_process';
 import { isIP } from 'node:net';
+import { ConfigurationError } from '../errors';
 import { spawnTracked } from '../processes';
 import type { ClientSettings, TlsVersion } from '../vocabulary';
 import { checkClientFiles } from './pem-files';
@@ -101,6 +102,8 @@ export const curlClient: ClientImplementation = {
     args.push(`https://${hostForUrl(name)}:${target.port}/`);
     const ran = await run('curl', args, '', (settings.timeout + 5) * 1000);
 
+    const refused = /^curl: \(59\) (.+)$/m.exec(ran.stderr);
+    if (refused) throw new ConfigurationError('ciphers', `curl: ${refused[1]}`);
     const trailer = /\n@@curl (\d{3}) (\d+)\n$/.exec(ran.stdout);
     const status = trailer ? Number(trailer[1]) : 0;
     const session = /\* SSL connection using (\S+) \/ (\S+)/.exec(ran.stderr);
@@ -149,6 +152,9 @@ export const opensslClient: ClientImplementation = {
     const request = `GET / HTTP/1.1\r\nHost: ${hostForUrl(name)}:${target.port}\r\nConnection: close\r\n\r\n`;
     const ran = await run('openssl', args, request, settings.timeout * 1000);
 
+    if (/Error setting cipher list|no cipher match/i.test(ran.stderr) && !/CONNECTED/.test(ran.stdout)) {
+      throw new ConfigurationError('ciphers', `openssl s_client: ${ran.stderr.split('\n').find((l) => /cipher/i.test(l))?.trim()}`);
+    }
     const negotiated = /^New, (TLSv[\d.]+), Cipher is (\S+)/m.exec(ran.stdout);
     const session = negotiated && !/SSL_connect:error in/.test(ran.stderr) ? negotiated : null;
     const tempKey = /^Server Temp Key: ([^,\n]+)/m.exec(ran.stdout);
@@ -165,6 +171,7 @@ export const opensslClient: ClientImplementation = {
       protocol: session?.[1] ?? null,
       cipher: session?.[2] ?? null,
       keyExchange: session ? (tempKey ? `ECDH ${tempKey[1]}` : session[1] === 'TLSv1.2' ? 'RSA key transport' : null) : null,
+      compression: session ? (/^Compression: (\S+)/m.exec(ran.stdout)?.[1]?.toLowerCase() ?? null) : null,
       sessionReused: false,
       serverCertificate: subject && issuer ? { subject: distinguishedName(subject[1]!), issuer: distinguishedName(issuer[1]!) } : null,
       verified: settings.verify !== false,

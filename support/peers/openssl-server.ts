@@ -13,7 +13,11 @@ import { ConfigurationError } from '../errors';
 import { alertIn, lookUp } from '../outcome/error-map';
 import { spawnTracked } from '../processes';
 import { parseSslVersion, versionRange, type ServerSettings } from '../vocabulary';
-import { checkServerFiles } from './pem-files';
+import { checkServerFiles, readPem } from './pem-files';
+
+function certificateCount(path: string): number {
+  return readPem('certfile', path, 'certificate').match(/-----BEGIN CERTIFICATE-----/g)?.length ?? 0;
+}
 import { NODE_TLS_VERSION } from './node-server';
 import { Tail, stopAndRemove, temporaryDirectory, waitUntilReady } from './process-server';
 import { NOT_ACCEPTED, type Availability, type RawError, type RunningServer, type ServerImplementation, type ServerObservation } from './types';
@@ -39,6 +43,8 @@ function argumentsFor(settings: ServerSettings): string[] {
   const args = ['s_server', '-state', '-accept', '127.0.0.1:0', '-www'];
   if (settings.certfile) {
     args.push('-cert', settings.certfile);
+    // -cert reads only the first certificate of the file; the intermediates after it are sent only when named again.
+    if (certificateCount(settings.certfile) > 1) args.push('-cert_chain', settings.certfile);
     // Python's rule: no keyfile → the key is in certfile. s_server reads the key from -cert by default too.
     if (settings.keyfile) args.push('-key', settings.keyfile);
   } else {

@@ -56,6 +56,8 @@ export interface ClientObservation {
   readonly cipher: string | null;
   /** "ECDH X25519", "RSA key transport"... */
   readonly keyExchange: string | null;
+  /** "none", or the method, when the client reports it (Python, openssl s_client); null when it cannot tell. */
+  readonly compression?: string | null;
   readonly sessionReused: boolean;
   readonly serverCertificate: CertificateSummary | null;
   /** Whether the client verified the server at all (`verify=False` does not). */

@@ -432,7 +432,7 @@ def observed_ssl_wrap_socket(*args, **kwargs):
         raise
     if attempt is not None:
         attempt.update(handshakeCompleted=True, protocol=tls.version(), cipher=openssl_cipher(tls),
-                       serverCertificateDer=der_of(tls))
+                       serverCertificateDer=der_of(tls), compression=tls.compression() or 'none')
     return tls
 
 
@@ -475,6 +475,10 @@ def op_requests(message):
         kwargs['cert'] = tuple(settings['cert'])
     session = requests.Session()
     if settings.get('ciphers') or settings.get('minimum_version') or settings.get('maximum_version'):
+        try:
+            urllib3.util.ssl_.create_urllib3_context(ciphers=settings.get('ciphers'))
+        except Exception as error:
+            return {'ok': False, 'configurationError': {'field': 'ciphers', 'detail': '%s: %s' % (type(error).__name__, error)}}
         session.mount('https://', ContextAdapter(settings))
     try:
         response = session.request('GET', url, **kwargs)
@@ -506,7 +510,9 @@ def op_context_client(message):
             context.set_ciphers(settings['ciphers'])
         apply_version_bounds(context, settings)
     except Exception as error:
-        return {'ok': False, 'configurationError': {'field': 'verify' if 'cafile' in str(error) else 'cert', 'detail': '%s: %s' % (type(error).__name__, error)}}
+        text = '%s: %s' % (type(error).__name__, error)
+        field = 'ciphers' if 'cipher' in text.lower() else 'verify' if 'cafile' in text else 'cert'
+        return {'ok': False, 'configurationError': {'field': field, 'detail': text}}
     raw = socket.create_connection((LOOPBACK, target['port']), timeout=settings['timeout'])
     attempt['localPort'] = raw.getsockname()[1]
     try:
@@ -516,7 +522,8 @@ def op_context_client(message):
             attempt['socketError'] = error_record(error)
             attempt['timedOut'] = isinstance(error, socket.timeout)
             return {'ok': True, 'observation': attempt}
-        attempt.update(handshakeCompleted=True, protocol=tls.version(), cipher=openssl_cipher(tls), serverCertificateDer=der_of(tls))
+        attempt.update(handshakeCompleted=True, protocol=tls.version(), cipher=openssl_cipher(tls), serverCertificateDer=der_of(tls),
+                       compression=tls.compression() or 'none')
         host = host_in_url(settings['server_hostname'])
         tls.sendall(('GET / HTTP/1.1\r\nHost: %s:%d\r\nConnection: close\r\n\r\n' % (host, target['port'])).encode())
         reply = b''

@@ -23,7 +23,7 @@ import type { PeerCertificate, TLSSocket } from 'node:tls';
 import { ConfigurationError } from '../errors';
 import { alertIn } from '../outcome/error-map';
 import { parseSslVersion, versionRange, type ServerSettings, type TlsVersion } from '../vocabulary';
-import { hasPem, readPem } from './pem-files';
+import { checkServerFiles, hasPem, readPem } from './pem-files';
 import { NOT_ACCEPTED, rawError, type CertificateSummary, type RawError, type RunningServer, type ServerImplementation, type ServerObservation } from './types';
 
 export const NODE_TLS_VERSION: Record<TlsVersion, 'TLSv1' | 'TLSv1.1' | 'TLSv1.2' | 'TLSv1.3'> = {
@@ -96,9 +96,6 @@ function translate(settings: ServerSettings): https.ServerOptions {
   let key: string | undefined;
   if (settings.keyfile) key = readPem('keyfile', settings.keyfile, 'private key');
   else if (certText && hasPem(certText, 'private key')) key = certText; // Python: no keyfile → the key is in certfile
-  if (key && /ENCRYPTED PRIVATE KEY|Proc-Type: 4,ENCRYPTED/.test(key)) {
-    throw new ConfigurationError('keyfile', 'the private key is encrypted and no password was given', settings.keyfile ?? settings.certfile);
-  }
   const ssl = parseSslVersion(settings.ssl_version);
   if ('problem' in ssl) throw new ConfigurationError('ssl_version', ssl.problem);
   if (ssl.constant === 'PROTOCOL_TLS_CLIENT') {
@@ -246,6 +243,7 @@ export const nodeServer: ServerImplementation = {
     return { available: true, version: `Node ${process.versions.node}, OpenSSL ${process.versions.openssl}` };
   },
   async start(settings: ServerSettings): Promise<RunningServer> {
+    checkServerFiles(settings);
     const options = translate(settings);
     let server: https.Server;
     let running: NodeRunningServer | undefined;

@@ -47,9 +47,14 @@ export function hasPem(text: string, kind: PemKind): boolean {
 
 /** The files a server configuration names exist and hold what they should: the same message whichever implementation reads them next. */
 export function checkServerFiles(settings: { certfile?: string; keyfile?: string; ca_certs?: string }): void {
-  if (settings.certfile) readPem('certfile', settings.certfile, 'certificate');
-  if (settings.keyfile) readPem('keyfile', settings.keyfile, 'private key');
+  const cert = settings.certfile ? readPem('certfile', settings.certfile, 'certificate') : undefined;
+  const key = settings.keyfile ? readPem('keyfile', settings.keyfile, 'private key') : cert && hasPem(cert, 'private key') ? cert : undefined;
   if (settings.ca_certs) readPem('ca_certs', settings.ca_certs, 'certificate');
+  // nginx and Apache would ask for the passphrase on a terminal (and wait forever without one), OpenSSL in
+  // Python too: an encrypted key with no password is refused here, the same way for every implementation.
+  if (key && /-----BEGIN ENCRYPTED PRIVATE KEY-----|Proc-Type: 4,ENCRYPTED/.test(key)) {
+    throw new ConfigurationError('keyfile', 'the private key is encrypted and no password was given', settings.keyfile ?? settings.certfile);
+  }
 }
 
 export function checkClientFiles(settings: { verify: string | boolean; cert?: readonly [string, string] }): void {

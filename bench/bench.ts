@@ -87,7 +87,7 @@ async function main(): Promise<void> {
   const floorSamples: number[] = [];
   // Interleaved, so that both see the same machine.
   for (let i = 0; i < ATTEMPTS; i++) {
-    const [outcome, attemptMs] = await timed(() => attemptConnection(server, axiosClient, clientSettings));
+    const [{ outcome }, attemptMs] = await timed(() => attemptConnection(server, axiosClient, clientSettings));
     if (!outcome.connected) throw new Error(`attempt ${i} did not connect: ${outcome.reason}`);
     attemptSamples.push(attemptMs);
     floorSamples.push((await timed(() => floorRequest(server.port, context)))[1]);
@@ -114,7 +114,7 @@ async function main(): Promise<void> {
       for (let i = 0; i < 3; i++) await attemptConnection(running, implementation, clientSettings);
       const samples: number[] = [];
       for (let i = 0; i < PAIR_ATTEMPTS; i++) {
-        const [outcome, took] = await timed(() => attemptConnection(running, implementation, clientSettings));
+        const [{ outcome }, took] = await timed(() => attemptConnection(running, implementation, clientSettings));
         if (!outcome.connected) throw new Error(`${chosen.name} × ${client.name} did not connect: ${outcome.reason}`);
         samples.push(took);
       }

@@ -1,5 +1,6 @@
-/** One connection attempt between two implementations, observed from both ends. */
+/** One connection attempt between two implementations, observed from both ends (and, on request, from the wire). */
 import { performance } from 'node:perf_hooks';
+import { Relay, type Recording } from './observer/relay';
 import { classify } from './outcome/classify';
 import type { Outcome } from './outcome/vocabulary';
 import type { ClientImplementation, RunningServer } from './peers/types';
@@ -8,10 +9,23 @@ import type { ClientSettings } from './vocabulary';
 /** How long to wait for the server to finish with a connection the client is done with. */
 const SERVER_SETTLE_MS = 1000;
 
-export async function attemptConnection(server: RunningServer, client: ClientImplementation, settings: ClientSettings): Promise<Outcome> {
-  const started = performance.now();
-  const clientSide = await client.attempt({ host: server.host, port: server.port }, settings);
-  const durationMs = performance.now() - started;
-  const serverSide = await server.observe(clientSide.localPort, SERVER_SETTLE_MS);
-  return classify(clientSide, serverSide, Math.round(durationMs * 100) / 100);
+export interface Attempt {
+  readonly outcome: Outcome;
+  /** What a passive observer between the two recorded, when one was asked for. */
+  readonly recording?: Recording;
+}
+
+export async function attemptConnection(server: RunningServer, client: ClientImplementation, settings: ClientSettings, options: { observe?: boolean } = {}): Promise<Attempt> {
+  const relay = options.observe ? await Relay.start(server.port) : undefined;
+  try {
+    const started = performance.now();
+    const clientSide = await client.attempt({ host: server.host, port: relay?.port ?? server.port }, settings);
+    const durationMs = performance.now() - started;
+    // Through the relay the server sees the relay's port, not the client's: it is asked for its oldest connection.
+    const serverSide = await server.observe(relay ? null : clientSide.localPort, SERVER_SETTLE_MS);
+    const recording = (await relay?.take()) ?? undefined;
+    return { outcome: classify(clientSide, serverSide, Math.round(durationMs * 100) / 100), ...(recording ? { recording } : {}) };
+  } finally {
+    await relay?.close();
+  }
 }

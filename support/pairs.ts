@@ -7,6 +7,8 @@
 import { connect } from 'node:net';
 import { attemptConnection } from './attempt';
 import { ConfigurationError } from './errors';
+import type { Decryption } from './observer/decrypt-tls12';
+import type { Recording } from './observer/relay';
 import type { Outcome } from './outcome/vocabulary';
 import { clientImplementation, serverImplementation, type Chosen } from './peers/registry';
 import { acquireServer } from './server-pool';
@@ -26,9 +28,13 @@ export interface PairAttempt {
   readonly server: Chosen;
   readonly client: Chosen;
   readonly outcome?: Outcome;
+  /** What the passive observer recorded, when the scenario asked for one. */
+  readonly recording?: Recording;
   /** The server (or client) refused its configuration. */
   readonly refusal?: ConfigurationError;
   readonly refusedBy?: 'server' | 'client';
+  /** The recording decrypted with the server's leaked private key (or why it could not be). */
+  decryption?: Decryption;
   readonly checks: Check[];
 }
 
@@ -37,7 +43,13 @@ export interface Pair {
   readonly client: Chosen;
 }
 
-export async function attemptPairs(pairs: readonly Pair[], serverSettings: ServerSettings, clientSettings: ClientSettings, scenario: string): Promise<PairAttempt[]> {
+export async function attemptPairs(
+  pairs: readonly Pair[],
+  serverSettings: ServerSettings,
+  clientSettings: ClientSettings,
+  scenario: string,
+  options: { observe?: boolean } = {},
+): Promise<PairAttempt[]> {
   const byServer = new Map<string, Pair[]>();
   for (const pair of pairs) byServer.set(pair.server.name, [...(byServer.get(pair.server.name) ?? []), pair]);
   const groups = await Promise.all(
@@ -52,7 +64,7 @@ export async function attemptPairs(pairs: readonly Pair[], serverSettings: Serve
       }
       for (const pair of group) {
         try {
-          attempts.push({ ...pair, outcome: await attemptConnection(server, clientImplementation(pair.client.name), clientSettings), checks: [] });
+          attempts.push({ ...pair, ...(await attemptConnection(server, clientImplementation(pair.client.name), clientSettings, options)), checks: [] });
         } catch (error) {
           if (!(error instanceof ConfigurationError)) throw error;
           attempts.push({ ...pair, refusal: error, refusedBy: 'client', checks: [] });

@@ -62,6 +62,10 @@ export interface ClientSettings {
   readonly minimum_version?: TlsVersion;
   readonly maximum_version?: TlsVersion;
   readonly ciphers?: string;
+  /** The path of the GET request (requests' url path), "/" by default. */
+  readonly path?: string;
+  /** Extra request headers (requests' `headers`). */
+  readonly headers?: Readonly<Record<string, string>>;
 }
 
 export const DEFAULT_SERVER: ServerSettings = { ssl_version: 'ssl.PROTOCOL_TLS' };

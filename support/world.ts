@@ -33,6 +33,8 @@ export class ConformanceWorld extends World<WorldParameters> {
   attempts: PairAttempt[] = [];
   /** The pickle id: servers that must not outlive the scenario are kept under it. */
   scenarioId = '';
+  /** A passive observer records each connection between client and server. */
+  observing = false;
 
   constructor(options: IWorldOptions<WorldParameters>) {
     super(options);
@@ -48,7 +50,7 @@ export class ConformanceWorld extends World<WorldParameters> {
 
   async connect(pairs: readonly Pair[]): Promise<void> {
     this.attempted = { server: { ...this.server }, client: { ...this.client } };
-    this.attempts = await attemptPairs(pairs, this.server, this.client, this.scenarioId);
+    this.attempts = await attemptPairs(pairs, this.server, this.client, this.scenarioId, { observe: this.observing });
   }
 
   async connectAndCloseBare(pairs: readonly Pair[]): Promise<void> {

@@ -40,7 +40,7 @@ describe('node server and axios client', () => {
     const settings = { ...DEFAULT_CLIENT, verify: profileFiles('server-ca').cert };
     const ports = new Set<number>();
     for (let i = 0; i < 5; i++) {
-      const outcome = await attemptConnection(server, axiosClient, settings);
+      const { outcome } = await attemptConnection(server, axiosClient, settings);
       assert.equal(outcome.connected, true);
       assert.equal(outcome.sessionReused, false, `attempt ${i} resumed a session`);
       assert.equal(outcome.evidence.server.handshakeCompleted, true, 'the server saw its own handshake');
@@ -76,10 +76,10 @@ describe('node server and axios client', () => {
   it('pins versions from ssl_version and the version bounds', async () => {
     const settings = { ...DEFAULT_CLIENT, verify: profileFiles('server-ca').cert };
     const tls12 = await acquireServer(nodeServer, { ...serving, ssl_version: 'ssl.PROTOCOL_TLSv1_2' });
-    assert.equal((await attemptConnection(tls12, axiosClient, settings)).protocol, 'TLSv1.2');
+    assert.equal((await attemptConnection(tls12, axiosClient, settings)).outcome.protocol, 'TLSv1.2');
     const tls13 = await acquireServer(nodeServer, { ...serving, minimum_version: 'TLSv1_3' });
-    assert.equal((await attemptConnection(tls13, axiosClient, settings)).protocol, 'TLSv1.3');
-    const refused = await attemptConnection(tls12, axiosClient, { ...settings, minimum_version: 'TLSv1_3' });
+    assert.equal((await attemptConnection(tls13, axiosClient, settings)).outcome.protocol, 'TLSv1.3');
+    const { outcome: refused } = await attemptConnection(tls12, axiosClient, { ...settings, minimum_version: 'TLSv1_3' });
     assert.equal(refused.connected, false);
     assert.equal(refused.reason, 'protocol_version');
   });

@@ -38,7 +38,7 @@ export function apacheConfig(settings: ServerSettings, directory: string, port: 
     `PidFile ${at('httpd.pid')}`,
     `Mutex file:${directory} default`,
     'ServerName localhost',
-    ...['mpm_prefork', 'authz_core', 'dir', 'ssl'].map((m) => `LoadModule ${m}_module ${quote(join(MODULES, `mod_${m}.so`))}`),
+    ...['mpm_prefork', 'authz_core', 'dir', 'alias', 'ssl'].map((m) => `LoadModule ${m}_module ${quote(join(MODULES, `mod_${m}.so`))}`),
     // Root reads the keys at start-up; the one process then serves as nobody.
     'User nobody',
     'Group nogroup',
@@ -48,6 +48,8 @@ export function apacheConfig(settings: ServerSettings, directory: string, port: 
     `CustomLog ${at('access.log')} conformance`,
     `DocumentRoot ${at('htdocs')}`,
     'DirectoryIndex index.html',
+    // Any path answers with the page, as the other servers do.
+    `AliasMatch "^/.+" ${at('htdocs/index.html')}`,
     'SSLEngine on',
     ...(settings.certfile ? [`SSLCertificateFile ${quote(settings.certfile)}`] : []),
     ...(settings.keyfile ? [`SSLCertificateKeyFile ${quote(settings.keyfile)}`] : []),

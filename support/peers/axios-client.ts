@@ -111,7 +111,8 @@ export const axiosClient: ClientImplementation = {
     let requestError: RawError | null = null;
     let timedOut = false;
     try {
-      const reply = await axios.get<string>(`https://${host}:${target.port}/`, {
+      const reply = await axios.get<string>(`https://${host}:${target.port}${settings.path ?? '/'}`, {
+        headers: { ...settings.headers },
         httpsAgent: agent,
         timeout: settings.timeout * 1000,
         responseType: 'text',

@@ -99,7 +99,8 @@ export const curlClient: ClientImplementation = {
     if (settings.minimum_version) args.push(`--tlsv${TLS_FLAG[settings.minimum_version]}`);
     if (settings.maximum_version) args.push('--tls-max', TLS_FLAG[settings.maximum_version]);
     if (settings.ciphers) args.push('--ciphers', settings.ciphers);
-    args.push(`https://${hostForUrl(name)}:${target.port}/`);
+    for (const [header, value] of Object.entries(settings.headers ?? {})) args.push('-H', `${header}: ${value}`);
+    args.push(`https://${hostForUrl(name)}:${target.port}${settings.path ?? '/'}`);
     const ran = await run('curl', args, '', (settings.timeout + 5) * 1000);
 
     const refused = /^curl: \(59\) (.+)$/m.exec(ran.stderr);
@@ -149,7 +150,8 @@ export const opensslClient: ClientImplementation = {
     if (settings.minimum_version) args.push('-min_protocol', OPENSSL_PROTOCOL[settings.minimum_version]);
     if (settings.maximum_version) args.push('-max_protocol', OPENSSL_PROTOCOL[settings.maximum_version]);
     if (settings.ciphers) args.push('-cipher', settings.ciphers);
-    const request = `GET / HTTP/1.1\r\nHost: ${hostForUrl(name)}:${target.port}\r\nConnection: close\r\n\r\n`;
+    const headers = Object.entries(settings.headers ?? {}).map(([header, value]) => `${header}: ${value}\r\n`).join('');
+    const request = `GET ${settings.path ?? '/'} HTTP/1.1\r\nHost: ${hostForUrl(name)}:${target.port}\r\n${headers}Connection: close\r\n\r\n`;
     const ran = await run('openssl', args, request, settings.timeout * 1000);
 
     if (/Error setting cipher list|no cipher match/i.test(ran.stderr) && !/CONNECTED/.test(ran.stdout)) {

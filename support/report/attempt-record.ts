@@ -4,6 +4,9 @@
  * `--parallel` (workers send attachments to the coordinator with their results).
  */
 import { shortPath, type ConfigurationError } from '../errors';
+import type { Decryption } from '../observer/decrypt-tls12';
+import type { Recording } from '../observer/relay';
+import { applicationDataBytes, serverNameIndication } from '../observer/tls-records';
 import type { Check, PairAttempt } from '../pairs';
 import { describeOutcome } from '../outcome/classify';
 import type { Outcome } from '../outcome/vocabulary';
@@ -23,6 +26,28 @@ export interface AttemptRecord {
   readonly actual: string;
   readonly outcome: Outcome | null;
   readonly refusal: { readonly field: string; readonly detail: string; readonly file?: string } | null;
+  /** What the passive observer saw, summarised (the bytes themselves stay out of the report). */
+  readonly observer?: ObserverSummary;
+}
+
+export interface ObserverSummary {
+  readonly client: string;
+  readonly server: string;
+  readonly serverName: string | null;
+  readonly bytes: { readonly clientToServer: number; readonly serverToClient: number };
+  readonly applicationData: { readonly clientToServer: number; readonly serverToClient: number };
+  readonly decryption?: Decryption;
+}
+
+export function observerSummary(recording: Recording, decryption?: Decryption): ObserverSummary {
+  return {
+    client: `${recording.client.address}:${recording.client.port}`,
+    server: `${recording.server.address}:${recording.server.port}`,
+    serverName: serverNameIndication(recording.clientToServer),
+    bytes: { clientToServer: recording.clientToServer.length, serverToClient: recording.serverToClient.length },
+    applicationData: { clientToServer: applicationDataBytes(recording.clientToServer), serverToClient: applicationDataBytes(recording.serverToClient) },
+    ...(decryption ? { decryption } : {}),
+  };
 }
 
 export function attemptRecord(attempt: PairAttempt, settings: { server: ServerSettings; client: ClientSettings }): AttemptRecord {
@@ -42,6 +67,7 @@ export function attemptRecord(attempt: PairAttempt, settings: { server: ServerSe
     actual: outcome ? describeOutcome(outcome) : refusal ? refusalText(refusal) : 'no outcome',
     outcome: outcome ?? null,
     refusal: refusal ? { field: refusal.field, detail: refusal.detail, ...(refusal.file ? { file: shortPath(refusal.file) } : {}) } : null,
+    ...(attempt.recording ? { observer: observerSummary(attempt.recording, attempt.decryption) } : {}),
   };
 }
 

@@ -11,6 +11,7 @@ import type { Outcome } from '../outcome/vocabulary';
 import type { Check } from '../pairs';
 import type { Chosen, Missing } from '../peers/registry';
 import { findRule } from '../rules';
+import type { ObserverSummary } from './attempt-record';
 import type { ScenarioResult } from './run-collector';
 
 export const MATRIX_SCHEMA_VERSION = 1;
@@ -29,6 +30,8 @@ export interface MatrixRow {
   readonly checks: readonly Check[];
   readonly outcome: Omit<Outcome, 'evidence' | 'serverCertificate' | 'clientCertificate'> | null;
   readonly evidence: Outcome['evidence'] | null;
+  /** What a passive observer saw, and what the server's key decrypted, where the scenario had one. */
+  readonly observer?: ObserverSummary;
   readonly durationMs: number | null;
 }
 
@@ -85,6 +88,7 @@ export function buildMatrix(
         checks: attempt.checks,
         outcome: attempt.outcome ? outcome : null,
         evidence: attempt.outcome ? evidence : null,
+        ...(attempt.observer ? { observer: attempt.observer } : {}),
         durationMs: attempt.outcome?.durationMs ?? null,
       });
     }
@@ -179,6 +183,7 @@ export function matrixHtml(matrix: Matrix): string {
             {
               client: { socketError: row.evidence.client.socketError, requestError: row.evidence.client.requestError },
               server: { rejection: row.evidence.server.rejection, verificationError: row.evidence.server.verificationError, errors: row.evidence.server.errors },
+              ...(row.observer ? { observer: row.observer } : {}),
             },
             null,
             1,

@@ -468,9 +468,10 @@ def op_requests(message):
     """requests.request('GET', url, verify=..., cert=..., timeout=...), as document 000's client."""
     settings, target = message['settings'], message['target']
     attempt = attempt_local.attempt = new_attempt()
-    url = 'https://%s:%d/' % (host_in_url(settings['server_hostname']), target['port'])
-    kwargs = {'verify': settings['verify'], 'timeout': settings['timeout'],
-              'headers': {'Content-Type': 'application/json', 'Accept': 'application/json'}}
+    url = 'https://%s:%d%s' % (host_in_url(settings['server_hostname']), target['port'], settings.get('path') or '/')
+    headers = {'Content-Type': 'application/json', 'Accept': 'application/json'}  # document 000's headers
+    headers.update(settings.get('headers') or {})
+    kwargs = {'verify': settings['verify'], 'timeout': settings['timeout'], 'headers': headers}
     if settings.get('cert'):
         kwargs['cert'] = tuple(settings['cert'])
     session = requests.Session()
@@ -525,7 +526,8 @@ def op_context_client(message):
         attempt.update(handshakeCompleted=True, protocol=tls.version(), cipher=openssl_cipher(tls), serverCertificateDer=der_of(tls),
                        compression=tls.compression() or 'none')
         host = host_in_url(settings['server_hostname'])
-        tls.sendall(('GET / HTTP/1.1\r\nHost: %s:%d\r\nConnection: close\r\n\r\n' % (host, target['port'])).encode())
+        extra = ''.join('%s: %s\r\n' % item for item in (settings.get('headers') or {}).items())
+        tls.sendall(('GET %s HTTP/1.1\r\nHost: %s:%d\r\n%sConnection: close\r\n\r\n' % (settings.get('path') or '/', host, target['port'], extra)).encode())
         reply = b''
         try:
             while True:

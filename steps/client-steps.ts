@@ -39,6 +39,10 @@ Given('the client has timeout {int} second(s)', function (this: ConformanceWorld
   this.client.timeout = seconds;
 });
 
+Given('the client offers alpn_protocols {string}', function (this: ConformanceWorld, protocols: string) {
+  this.client.alpn_protocols = protocols.split(',').map((p) => p.trim()).filter(Boolean);
+});
+
 When('a bare TCP connection is opened and closed', async function (this: ConformanceWorld) {
   const pairs = this.pairs();
   if (pairs.length === 0) return 'skipped';

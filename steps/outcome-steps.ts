@@ -154,6 +154,14 @@ Then('the compression is none', function (this: ConformanceWorld) {
   expectOutcome(this, 'the compression is none', (o) => o.compression === 'none', (o) => `compression ${o.compression ?? '(not reported by this client)'}`);
 });
 
+Then('the agreed application protocol is {string}', function (this: ConformanceWorld, protocol: string) {
+  expectOutcome(this, `the agreed application protocol is ${protocol}`, (o) => o.connected && o.alpn === protocol, (o) => (o.connected ? `agreed ${o.alpn ?? 'no application protocol'}` : describeOutcome(o)));
+});
+
+Then('no application protocol is agreed', function (this: ConformanceWorld) {
+  expectOutcome(this, 'no application protocol is agreed', (o) => o.alpn === null, (o) => `agreed ${o.alpn}`);
+});
+
 function commonName(dn: string | undefined): string | undefined {
   return /CN=([^,\n]+)/.exec(dn ?? '')?.[1];
 }

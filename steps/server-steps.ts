@@ -67,3 +67,16 @@ Given('the server leaves cert_reqs at its default', function (this: ConformanceW
 Given("the server runs as document 000 writes it, without eventlet.monkey_patch\\(\\)", function (this: ConformanceWorld) {
   this.server.as_written = true;
 });
+
+/** A comma-separated list, as `set_alpn_protocols` takes a list. */
+function protocolList(text: string): string[] {
+  return text.split(',').map((p) => p.trim()).filter(Boolean);
+}
+
+Given('the server has alpn_protocols {string}', function (this: ConformanceWorld, protocols: string) {
+  this.server.alpn_protocols = protocolList(protocols);
+});
+
+Given('the server has npn_protocols {string}', function (this: ConformanceWorld, protocols: string) {
+  this.server.npn_protocols = protocolList(protocols);
+});

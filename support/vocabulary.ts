@@ -48,6 +48,10 @@ export interface ServerSettings {
    * process not monkey-patched). Only the python-eventlet server has this form.
    */
   readonly as_written?: boolean;
+  /** Application protocols the server agrees to (ALPN, `SSLContext.set_alpn_protocols`). */
+  readonly alpn_protocols?: readonly string[];
+  /** Document 000's `npn_protocols` (NPN, superseded by ALPN; gone from Python's ssl.wrap_socket). */
+  readonly npn_protocols?: readonly string[];
 }
 
 export interface ClientSettings {
@@ -66,6 +70,8 @@ export interface ClientSettings {
   readonly path?: string;
   /** Extra request headers (requests' `headers`). */
   readonly headers?: Readonly<Record<string, string>>;
+  /** Application protocols the client offers (ALPN). */
+  readonly alpn_protocols?: readonly string[];
 }
 
 export const DEFAULT_SERVER: ServerSettings = { ssl_version: 'ssl.PROTOCOL_TLS' };

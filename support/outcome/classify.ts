@@ -59,6 +59,7 @@ export function classify(client: ClientObservation, server: ServerObservation, d
     cipher: client.cipher ?? server.cipher,
     keyExchange: client.keyExchange ?? keyExchangeOf(client.protocol ?? server.protocol, client.cipher ?? server.cipher),
     compression: client.compression ?? null,
+    alpn: client.alpn ?? null,
     insecure: !client.verified,
     sessionReused: client.sessionReused,
     requestReachedServer: server.requests.length > 0,

@@ -47,6 +47,7 @@ export interface Outcome {
   readonly cipher: string | null;
   readonly keyExchange: string | null;
   readonly compression: string | null;
+  readonly alpn: string | null;
   readonly endedBy: EndedBy;
   readonly reason: Reason | null;
   readonly phase: Phase | null;

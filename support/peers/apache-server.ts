@@ -13,7 +13,7 @@ import { join } from 'node:path';
 import { ConfigurationError } from '../errors';
 import { spawnTracked } from '../processes';
 import { parseSslVersion, TLS_VERSIONS, versionRange, type ServerSettings } from '../vocabulary';
-import { NODE_TLS_VERSION } from './node-server';
+import { NODE_TLS_VERSION, refuseNpn } from './node-server';
 import { sortServerError } from './openssl-server';
 import { checkServerFiles } from './pem-files';
 import { freePort, isListening, stopAndRemove, Tail, temporaryDirectory, waitUntilReady } from './process-server';
@@ -31,6 +31,12 @@ export function apacheConfig(settings: ServerSettings, directory: string, port: 
   const ssl = parseSslVersion(settings.ssl_version);
   if ('problem' in ssl) throw new ConfigurationError('ssl_version', ssl.problem);
   const range = versionRange(ssl.constant, settings.minimum_version, settings.maximum_version);
+  refuseNpn(settings);
+  const alpn = settings.alpn_protocols?.join(',');
+  // Apache agrees on ALPN from its Protocols directive; h2 would need mod_http2, which this configuration does not load.
+  if (alpn !== undefined && alpn !== 'http/1.1') {
+    throw new ConfigurationError('alpn_protocols', `apache (without mod_http2) agrees to http/1.1 only, not ${JSON.stringify(alpn)}`);
+  }
   const at = (name: string): string => quote(join(directory, name));
   const lines = [
     `ServerRoot ${quote(directory)}`,
@@ -59,6 +65,7 @@ export function apacheConfig(settings: ServerSettings, directory: string, port: 
       ? [`SSLProtocol -all ${TLS_VERSIONS.slice(TLS_VERSIONS.indexOf(range.min ?? 'TLSv1_2'), TLS_VERSIONS.indexOf(range.max ?? 'TLSv1_3') + 1).map((v) => `+${NODE_TLS_VERSION[v]}`).join(' ')}`]
       : []),
     ...(settings.ciphers ? [`SSLCipherSuite ${quote(settings.ciphers)}`] : []),
+    ...(alpn ? ['Protocols http/1.1'] : []),
   ];
   return lines.join('\n') + '\n';
 }

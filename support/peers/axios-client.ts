@@ -74,7 +74,11 @@ export const axiosClient: ClientImplementation = {
     return { available: true, version: `axios ${axiosVersion}, Node ${process.versions.node}, OpenSSL ${process.versions.openssl}` };
   },
   async attempt(target: ClientTarget, settings: ClientSettings): Promise<ClientObservation> {
-    const options = { secureContext: secureContext(settings), rejectUnauthorized: settings.verify !== false };
+    const options = {
+      secureContext: secureContext(settings),
+      rejectUnauthorized: settings.verify !== false,
+      ...(settings.alpn_protocols ? { ALPNProtocols: [...settings.alpn_protocols] } : {}),
+    };
     const seen = {
       localPort: null as number | null,
       handshakeCompleted: false,
@@ -82,6 +86,7 @@ export const axiosClient: ClientImplementation = {
       cipher: null as string | null,
       keyExchange: null as string | null,
       sessionReused: false,
+      alpn: null as string | null,
       serverCertificate: null as ClientObservation['serverCertificate'],
       socketError: null as RawError | null,
     };
@@ -96,6 +101,7 @@ export const axiosClient: ClientImplementation = {
         seen.cipher = socket.getCipher()?.name ?? null;
         seen.keyExchange = keyExchange(socket);
         seen.sessionReused = socket.isSessionReused();
+        seen.alpn = socket.alpnProtocol || null;
       });
       socket.on('error', (error) => (seen.socketError ??= rawError(error)));
       // The certificate is there even when verification fails: keep it as evidence.

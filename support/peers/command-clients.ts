@@ -80,6 +80,15 @@ function hostForUrl(name: string): string {
   return isIP(name) === 6 ? `[${name}]` : name;
 }
 
+/** curl offers ALPN from its HTTP version flags only: http/1.1 (--http1.1) or h2 and http/1.1 (--http2). */
+function curlAlpn(protocols: readonly string[] | undefined): string[] {
+  if (!protocols) return [];
+  const list = protocols.join(',');
+  if (list === 'http/1.1') return ['--http1.1'];
+  if (list === 'h2,http/1.1') return ['--http2'];
+  throw new ConfigurationError('alpn_protocols', `curl offers only "http/1.1" (--http1.1) or "h2,http/1.1" (--http2), not ${JSON.stringify(list)}`);
+}
+
 export const curlClient: ClientImplementation = {
   name: 'curl',
   summary: 'curl: --cacert for verify, -k for verify=False, --cert/--key for cert, --resolve to dial 127.0.0.1',
@@ -99,6 +108,7 @@ export const curlClient: ClientImplementation = {
     if (settings.minimum_version) args.push(`--tlsv${TLS_FLAG[settings.minimum_version]}`);
     if (settings.maximum_version) args.push('--tls-max', TLS_FLAG[settings.maximum_version]);
     if (settings.ciphers) args.push('--ciphers', settings.ciphers);
+    args.push(...curlAlpn(settings.alpn_protocols));
     for (const [header, value] of Object.entries(settings.headers ?? {})) args.push('-H', `${header}: ${value}`);
     args.push(`https://${hostForUrl(name)}:${target.port}${settings.path ?? '/'}`);
     const ran = await run('curl', args, '', (settings.timeout + 5) * 1000);
@@ -111,6 +121,7 @@ export const curlClient: ClientImplementation = {
     const subject = /\*\s+subject: (.+)/.exec(ran.stderr);
     const issuer = /\*\s+issuer: (.+)/.exec(ran.stderr);
     const failure = /^curl: \((\d+)\) (.+)$/m.exec(ran.stderr);
+    const alpn = /ALPN[,:] server accepted (?:to use )?(\S+)/.exec(ran.stderr)?.[1] ?? null;
     const error: RawError | null = failure ? { code: `CURLE ${failure[1]}`, message: failure[2]! } : null;
     const serverCertificate: CertificateSummary | null = subject && issuer ? { subject: distinguishedName(subject[1]!), issuer: distinguishedName(issuer[1]!) } : null;
     return {
@@ -120,6 +131,7 @@ export const curlClient: ClientImplementation = {
       cipher: session?.[2] ?? null,
       keyExchange: null,
       sessionReused: false,
+      alpn,
       serverCertificate,
       verified: settings.verify !== false,
       response: status > 0 ? { status, body: ran.stdout.slice(0, trailer?.index ?? undefined) } : null,
@@ -150,6 +162,7 @@ export const opensslClient: ClientImplementation = {
     if (settings.minimum_version) args.push('-min_protocol', OPENSSL_PROTOCOL[settings.minimum_version]);
     if (settings.maximum_version) args.push('-max_protocol', OPENSSL_PROTOCOL[settings.maximum_version]);
     if (settings.ciphers) args.push('-cipher', settings.ciphers);
+    if (settings.alpn_protocols) args.push('-alpn', settings.alpn_protocols.join(','));
     const headers = Object.entries(settings.headers ?? {}).map(([header, value]) => `${header}: ${value}\r\n`).join('');
     const request = `GET ${settings.path ?? '/'} HTTP/1.1\r\nHost: ${hostForUrl(name)}:${target.port}\r\n${headers}Connection: close\r\n\r\n`;
     const ran = await run('openssl', args, request, settings.timeout * 1000);
@@ -174,6 +187,7 @@ export const opensslClient: ClientImplementation = {
       cipher: session?.[2] ?? null,
       keyExchange: session ? (tempKey ? `ECDH ${tempKey[1]}` : session[1] === 'TLSv1.2' ? 'RSA key transport' : null) : null,
       compression: session ? (/^Compression: (\S+)/m.exec(ran.stdout)?.[1]?.toLowerCase() ?? null) : null,
+      alpn: /^ALPN protocol: (\S+)/m.exec(ran.stdout)?.[1] ?? null,
       sessionReused: false,
       serverCertificate: subject && issuer ? { subject: distinguishedName(subject[1]!), issuer: distinguishedName(issuer[1]!) } : null,
       verified: settings.verify !== false,

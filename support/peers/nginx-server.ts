@@ -14,7 +14,7 @@ import { join } from 'node:path';
 import { ConfigurationError } from '../errors';
 import { spawnTracked } from '../processes';
 import { parseSslVersion, TLS_VERSIONS, versionRange, type ServerSettings } from '../vocabulary';
-import { NODE_TLS_VERSION } from './node-server';
+import { NODE_TLS_VERSION, refuseNpn } from './node-server';
 import { sortServerError } from './openssl-server';
 import { checkServerFiles } from './pem-files';
 import { freePort, isListening, stopAndRemove, Tail, temporaryDirectory, waitUntilReady } from './process-server';
@@ -30,8 +30,14 @@ export function nginxConfig(settings: ServerSettings, directory: string, port: n
   const ssl = parseSslVersion(settings.ssl_version);
   if ('problem' in ssl) throw new ConfigurationError('ssl_version', ssl.problem);
   const range = versionRange(ssl.constant, settings.minimum_version, settings.maximum_version);
+  refuseNpn(settings);
+  const alpn = settings.alpn_protocols?.join(',');
+  // nginx chooses ALPN itself: http/1.1 for HTTPS, and h2 first when http2 is on.
+  if (alpn !== undefined && alpn !== 'http/1.1' && alpn !== 'h2,http/1.1') {
+    throw new ConfigurationError('alpn_protocols', `nginx agrees to http/1.1, or h2 and http/1.1 (listen ... http2), not ${JSON.stringify(alpn)}`);
+  }
   const lines = [
-    `listen 127.0.0.1:${port} ssl;`,
+    `listen 127.0.0.1:${port} ssl${alpn === 'h2,http/1.1' ? ' http2' : ''};`,
     'server_name localhost;',
     ...(settings.certfile ? [`ssl_certificate ${quote(settings.certfile)};`, `ssl_certificate_key ${quote(settings.keyfile ?? settings.certfile)};`] : []),
     ...(settings.ca_certs ? [`ssl_client_certificate ${quote(settings.ca_certs)};`] : []),

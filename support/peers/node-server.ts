@@ -98,6 +98,7 @@ function translate(settings: ServerSettings): https.ServerOptions {
   else if (certText && hasPem(certText, 'private key')) key = certText; // Python: no keyfile → the key is in certfile
   const ssl = parseSslVersion(settings.ssl_version);
   if ('problem' in ssl) throw new ConfigurationError('ssl_version', ssl.problem);
+  refuseNpn(settings);
   if (ssl.constant === 'PROTOCOL_TLS_CLIENT') {
     throw new ConfigurationError('ssl_version', 'ssl.PROTOCOL_TLS_CLIENT cannot create a server-side socket');
   }
@@ -112,7 +113,15 @@ function translate(settings: ServerSettings): https.ServerOptions {
     ...(range.min ? { minVersion: NODE_TLS_VERSION[range.min] } : {}),
     ...(range.max ? { maxVersion: NODE_TLS_VERSION[range.max] } : {}),
     ...(settings.ciphers ? { ciphers: settings.ciphers } : {}),
+    ...(settings.alpn_protocols ? { ALPNProtocols: [...settings.alpn_protocols] } : {}),
   };
+}
+
+/** NPN (document 000's npn_protocols) was replaced by ALPN (RFC 7301): said the same way by every adapter that has no NPN. */
+export function refuseNpn(settings: ServerSettings): void {
+  if (settings.npn_protocols) {
+    throw new ConfigurationError('npn_protocols', 'NPN is superseded by ALPN (RFC 7301) and not offered here: use alpn_protocols');
+  }
 }
 
 /** Node reports a key that does not fit its certificate as an OpenSSL error at context creation. */

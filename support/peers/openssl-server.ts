@@ -18,7 +18,7 @@ import { checkServerFiles, readPem } from './pem-files';
 function certificateCount(path: string): number {
   return readPem('certfile', path, 'certificate').match(/-----BEGIN CERTIFICATE-----/g)?.length ?? 0;
 }
-import { NODE_TLS_VERSION } from './node-server';
+import { NODE_TLS_VERSION, refuseNpn } from './node-server';
 import { Tail, stopAndRemove, temporaryDirectory, waitUntilReady } from './process-server';
 import { NOT_ACCEPTED, type Availability, type RawError, type RunningServer, type ServerImplementation, type ServerObservation } from './types';
 
@@ -59,6 +59,8 @@ function argumentsFor(settings: ServerSettings): string[] {
   if (range.min) args.push('-min_protocol', NODE_TLS_VERSION[range.min]);
   if (range.max) args.push('-max_protocol', NODE_TLS_VERSION[range.max]);
   if (settings.ciphers) args.push('-cipher', settings.ciphers);
+  refuseNpn(settings);
+  if (settings.alpn_protocols) args.push('-alpn', settings.alpn_protocols.join(','));
   return args;
 }
 

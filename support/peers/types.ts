@@ -58,6 +58,8 @@ export interface ClientObservation {
   readonly keyExchange: string | null;
   /** "none", or the method, when the client reports it (Python, openssl s_client); null when it cannot tell. */
   readonly compression?: string | null;
+  /** The application protocol agreed by ALPN, or null for none. */
+  readonly alpn?: string | null;
   readonly sessionReused: boolean;
   readonly serverCertificate: CertificateSummary | null;
   /** Whether the client verified the server at all (`verify=False` does not). */

@@ -269,12 +269,16 @@ def start_eventlet_server(settings):
                   ca_certs=settings.get('ca_certs'), ciphers=settings.get('ciphers'))
     if settings.get('cert_reqs'):
         kwargs['cert_reqs'] = python_constant('cert_reqs', settings['cert_reqs'])
+    if settings.get('npn_protocols') is not None:
+        kwargs['npn_protocols'] = settings['npn_protocols']  # document 000's parameter: let Python say what it thinks of it
     try:
         wrapped = ssl.wrap_socket(**kwargs) if hasattr(ssl, 'wrap_socket') else wrap_socket_equivalent(**kwargs)
     except Exception:
         listen.close()
         raise
     apply_version_bounds(wrapped.context, settings)
+    if settings.get('alpn_protocols'):
+        wrapped.context.set_alpn_protocols(settings['alpn_protocols'])
     server = Server('python-eventlet', wrapped, {'verify_mode': wrapped.context.verify_mode.name})
     listener = ObservedListener(wrapped, server)
     server.threads.append(eventlet.spawn(eventlet.wsgi.server, listener, wsgi_site('python-eventlet', server),
@@ -299,6 +303,10 @@ def start_context_server(settings):
     apply_version_bounds(context, settings)
     if settings.get('ciphers'):
         context.set_ciphers(settings['ciphers'])
+    if settings.get('npn_protocols') is not None:
+        raise ConfigError('npn_protocols', 'NPN is superseded by ALPN (RFC 7301) and not offered here: use alpn_protocols')
+    if settings.get('alpn_protocols'):
+        context.set_alpn_protocols(settings['alpn_protocols'])
     listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     listener.bind((LOOPBACK, 0))
@@ -352,6 +360,8 @@ def config_error_of(error, settings):
     text = '%s: %s' % (type(error).__name__, error)
     if isinstance(error, ConfigError):
         return {'field': error.field, 'detail': error.detail}
+    if 'npn_protocols' in text:
+        return {'field': 'npn_protocols', 'detail': text}
     if isinstance(error, FileNotFoundError):
         for field in ('certfile', 'keyfile', 'ca_certs'):
             if settings.get(field) and settings.get(field) == error.filename:
@@ -432,7 +442,8 @@ def observed_ssl_wrap_socket(*args, **kwargs):
         raise
     if attempt is not None:
         attempt.update(handshakeCompleted=True, protocol=tls.version(), cipher=openssl_cipher(tls),
-                       serverCertificateDer=der_of(tls), compression=tls.compression() or 'none')
+                       serverCertificateDer=der_of(tls), compression=tls.compression() or 'none',
+                       alpn=tls.selected_alpn_protocol())
     return tls
 
 
@@ -460,6 +471,8 @@ class ContextAdapter(requests.adapters.HTTPAdapter):
     def init_poolmanager(self, *args, **kwargs):
         context = urllib3.util.ssl_.create_urllib3_context(ciphers=self._settings.get('ciphers'))
         apply_version_bounds(context, self._settings)
+        if self._settings.get('alpn_protocols'):
+            context.set_alpn_protocols(self._settings['alpn_protocols'])
         kwargs['ssl_context'] = context
         return super().init_poolmanager(*args, **kwargs)
 
@@ -475,7 +488,7 @@ def op_requests(message):
     if settings.get('cert'):
         kwargs['cert'] = tuple(settings['cert'])
     session = requests.Session()
-    if settings.get('ciphers') or settings.get('minimum_version') or settings.get('maximum_version'):
+    if settings.get('ciphers') or settings.get('minimum_version') or settings.get('maximum_version') or settings.get('alpn_protocols'):
         try:
             urllib3.util.ssl_.create_urllib3_context(ciphers=settings.get('ciphers'))
         except Exception as error:
@@ -509,6 +522,8 @@ def op_context_client(message):
             context.load_cert_chain(*settings['cert'])
         if settings.get('ciphers'):
             context.set_ciphers(settings['ciphers'])
+        if settings.get('alpn_protocols'):
+            context.set_alpn_protocols(settings['alpn_protocols'])
         apply_version_bounds(context, settings)
     except Exception as error:
         text = '%s: %s' % (type(error).__name__, error)
@@ -524,7 +539,7 @@ def op_context_client(message):
             attempt['timedOut'] = isinstance(error, socket.timeout)
             return {'ok': True, 'observation': attempt}
         attempt.update(handshakeCompleted=True, protocol=tls.version(), cipher=openssl_cipher(tls), serverCertificateDer=der_of(tls),
-                       compression=tls.compression() or 'none')
+                       compression=tls.compression() or 'none', alpn=tls.selected_alpn_protocol())
         host = host_in_url(settings['server_hostname'])
         extra = ''.join('%s: %s\r\n' % item for item in (settings.get('headers') or {}).items())
         tls.sendall(('GET %s HTTP/1.1\r\nHost: %s:%d\r\n%sConnection: close\r\n\r\n' % (settings.get('path') or '/', host, target['port'], extra)).encode())

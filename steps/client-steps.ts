@@ -1,5 +1,6 @@
 /** How the client is configured, in the words of requests.request. */
 import { Given, When } from '@cucumber/cucumber';
+import { HarnessInputError } from '../support/errors';
 import type { ProfileFiles } from '../support/pki/store';
 import type { TlsVersion } from '../support/vocabulary';
 import type { ConformanceWorld } from '../support/world';
@@ -41,6 +42,15 @@ Given('the client has timeout {int} second(s)', function (this: ConformanceWorld
 
 Given('the client offers alpn_protocols {string}', function (this: ConformanceWorld, protocols: string) {
   this.client.alpn_protocols = protocols.split(',').map((p) => p.trim()).filter(Boolean);
+});
+
+Given('the client has suppress_ragged_eofs {word}', function (this: ConformanceWorld, value: string) {
+  if (value !== 'True' && value !== 'False') throw new HarnessInputError(`suppress_ragged_eofs: expected True or False, not ${JSON.stringify(value)}`);
+  this.client.suppress_ragged_eofs = value === 'True';
+});
+
+Given("the client's context does not have OP_IGNORE_UNEXPECTED_EOF", function (this: ConformanceWorld) {
+  this.client.ignore_unexpected_eof = false;
 });
 
 When('a bare TCP connection is opened and closed', async function (this: ConformanceWorld) {

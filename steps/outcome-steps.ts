@@ -162,6 +162,19 @@ Then('no application protocol is agreed', function (this: ConformanceWorld) {
   expectOutcome(this, 'no application protocol is agreed', (o) => o.alpn === null, (o) => `agreed ${o.alpn}`);
 });
 
+Then('the client accepts the truncated response as complete', function (this: ConformanceWorld) {
+  expectOutcome(this, 'the client accepts the truncated response as complete', (o) => o.connected && o.endError === null, (o) => (o.connected ? `the client raised: ${o.endError}` : describeOutcome(o)));
+});
+
+Then('the client reports an error at the truncated end', function (this: ConformanceWorld) {
+  expectOutcome(
+    this,
+    'the client reports an error at the truncated end',
+    (o) => (o.connected && o.endError !== null) || (!o.connected && o.phase === 'first read'),
+    (o) => (o.connected ? 'the client accepted it as complete, without an error' : describeOutcome(o)),
+  );
+});
+
 function commonName(dn: string | undefined): string | undefined {
   return /CN=([^,\n]+)/.exec(dn ?? '')?.[1];
 }

@@ -80,3 +80,7 @@ Given('the server has alpn_protocols {string}', function (this: ConformanceWorld
 Given('the server has npn_protocols {string}', function (this: ConformanceWorld, protocols: string) {
   this.server.npn_protocols = protocolList(protocols);
 });
+
+Given('the server ends its response by closing the connection without close_notify', function (this: ConformanceWorld) {
+  this.server.end_without_close_notify = true;
+});

@@ -52,6 +52,12 @@ export interface ServerSettings {
   readonly alpn_protocols?: readonly string[];
   /** Document 000's `npn_protocols` (NPN, superseded by ALPN; gone from Python's ssl.wrap_socket). */
   readonly npn_protocols?: readonly string[];
+  /**
+   * Not a setting of the documents but a way to answer: the response carries
+   * no Content-Length and ends with the TCP connection closing, without
+   * close_notify (a truncation no client can tell from the end).
+   */
+  readonly end_without_close_notify?: boolean;
 }
 
 export interface ClientSettings {
@@ -72,6 +78,13 @@ export interface ClientSettings {
   readonly headers?: Readonly<Record<string, string>>;
   /** Application protocols the client offers (ALPN). */
   readonly alpn_protocols?: readonly string[];
+  /** SSLSocket's suppress_ragged_eofs (document 000, section 2), for clients built on Python's ssl. */
+  readonly suppress_ragged_eofs?: boolean;
+  /**
+   * Python's ssl.OP_IGNORE_UNEXPECTED_EOF, set in every default context since
+   * Python 3.10 with OpenSSL 3: false clears it, so that suppress_ragged_eofs matters again.
+   */
+  readonly ignore_unexpected_eof?: boolean;
 }
 
 export const DEFAULT_SERVER: ServerSettings = { ssl_version: 'ssl.PROTOCOL_TLS' };

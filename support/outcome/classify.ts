@@ -60,6 +60,7 @@ export function classify(client: ClientObservation, server: ServerObservation, d
     keyExchange: client.keyExchange ?? keyExchangeOf(client.protocol ?? server.protocol, client.cipher ?? server.cipher),
     compression: client.compression ?? null,
     alpn: client.alpn ?? null,
+    endError: client.endError ? `${client.endError.code ?? ''} ${client.endError.message}`.trim() : null,
     insecure: !client.verified,
     sessionReused: client.sessionReused,
     requestReachedServer: server.requests.length > 0,

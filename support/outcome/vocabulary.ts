@@ -48,6 +48,8 @@ export interface Outcome {
   readonly keyExchange: string | null;
   readonly compression: string | null;
   readonly alpn: string | null;
+  /** The client's error after the response had begun, if it raised one (a truncated response). */
+  readonly endError: string | null;
   readonly endedBy: EndedBy;
   readonly reason: Reason | null;
   readonly phase: Phase | null;

@@ -135,8 +135,9 @@ export const curlClient: ClientImplementation = {
       serverCertificate,
       verified: settings.verify !== false,
       response: status > 0 ? { status, body: ran.stdout.slice(0, trailer?.index ?? undefined) } : null,
-      socketError: error,
-      requestError: error,
+      socketError: status > 0 ? null : error,
+      requestError: status > 0 ? null : error,
+      endError: status > 0 ? error : null,
       timedOut: ran.timedOut || failure?.[1] === '28',
     };
   },
@@ -192,8 +193,9 @@ export const opensslClient: ClientImplementation = {
       serverCertificate: subject && issuer ? { subject: distinguishedName(subject[1]!), issuer: distinguishedName(issuer[1]!) } : null,
       verified: settings.verify !== false,
       response,
-      socketError: error,
+      socketError: response ? null : error,
       requestError: null,
+      endError: response ? error : null,
       timedOut: ran.timedOut && !response,
     };
   },

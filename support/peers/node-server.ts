@@ -220,6 +220,12 @@ class NodeRunningServer implements RunningServer {
     }
     const status = 200;
     record?.requests.push({ method: request.method ?? '?', path: request.url ?? '/', status });
+    if (this.settings.end_without_close_notify) {
+      // No Content-Length; the end of the body is the end of the connection, and that end is a bare TCP close.
+      const socket = request.socket;
+      socket.write('HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nConnection: close\r\n\r\nthe first part of a longer body', () => socket.destroy());
+      return;
+    }
     response.writeHead(status, { 'content-type': 'text/plain', connection: 'close' });
     response.end('hello from the node server\n');
   }

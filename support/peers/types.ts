@@ -69,6 +69,8 @@ export interface ClientObservation {
   readonly socketError: RawError | null;
   /** The error the HTTP client library raised, if any. */
   readonly requestError: RawError | null;
+  /** An error raised after the response had begun (at its end: a ragged EOF, a reset). */
+  readonly endError?: RawError | null;
   readonly timedOut: boolean;
 }
 

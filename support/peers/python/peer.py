@@ -335,7 +335,11 @@ def start_context_server(settings):
                     line = request.split(b'\r\n', 1)[0].decode('latin-1').split(' ')
                     record.data['requests'].append({'method': line[0], 'path': line[1] if len(line) > 1 else '/', 'status': 200})
                     body = b'hello from python-context\n'
-                    connection.sendall(b'HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: %d\r\nConnection: close\r\n\r\n%s' % (len(body), body))
+                    if settings.get('end_without_close_notify'):
+                        # safe_tls.py's own way to end: sendall, then close(), which sends no close_notify
+                        connection.sendall(b'HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nConnection: close\r\n\r\nthe first part of a longer body')
+                    else:
+                        connection.sendall(b'HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: %d\r\nConnection: close\r\n\r\n%s' % (len(body), body))
             except Exception as error:
                 record.handshake_failed(error) if not record.data['errors'] else None
             connection.close()
@@ -524,6 +528,8 @@ def op_context_client(message):
             context.set_ciphers(settings['ciphers'])
         if settings.get('alpn_protocols'):
             context.set_alpn_protocols(settings['alpn_protocols'])
+        if settings.get('ignore_unexpected_eof') is False:
+            context.options &= ~ssl.OP_IGNORE_UNEXPECTED_EOF
         apply_version_bounds(context, settings)
     except Exception as error:
         text = '%s: %s' % (type(error).__name__, error)
@@ -531,9 +537,11 @@ def op_context_client(message):
         return {'ok': False, 'configurationError': {'field': field, 'detail': text}}
     raw = socket.create_connection((LOOPBACK, target['port']), timeout=settings['timeout'])
     attempt['localPort'] = raw.getsockname()[1]
+    suppress = settings.get('suppress_ragged_eofs')
     try:
         try:
-            tls = context.wrap_socket(raw, server_hostname=settings['server_hostname'])
+            tls = context.wrap_socket(raw, server_hostname=settings['server_hostname'],
+                                      suppress_ragged_eofs=True if suppress is None else suppress)
         except Exception as error:
             attempt['socketError'] = error_record(error)
             attempt['timedOut'] = isinstance(error, socket.timeout)
@@ -556,7 +564,8 @@ def op_context_client(message):
         head = reply.split(b'\r\n', 1)[0].split(b' ')
         if len(head) >= 2 and head[0].startswith(b'HTTP/') and head[1].isdigit():
             attempt['response'] = {'status': int(head[1]), 'body': reply.split(b'\r\n\r\n', 1)[-1].decode('latin-1')}
-            attempt['socketError'] = None if attempt['response']['status'] else attempt['socketError']
+            # An error once the response had begun is about its end, not about the connection.
+            attempt['endError'], attempt['socketError'] = attempt['socketError'], None
         tls.close()
     finally:
         raw.close()

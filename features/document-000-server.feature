@@ -46,3 +46,57 @@ Feature: Document 000's server, as written and as deployed
       And the client has verify from the server-ca certificate
       When the client connects
       Then the request completes
+
+  Rule: do_handshake_on_connect=False moves the handshake to the first I/O, with the same outcomes
+    Document 000 passes do_handshake_on_connect through to ssl.wrap_socket.
+    With False, the handshake happens at the first read or write instead of
+    inside accept() or wrap_socket(). Under eventlet the question does not
+    arise on the server: eventlet's accept() makes every connection with
+    do_handshake_on_connect=False whatever the listener was given.
+
+    @rule:handshake.on-connect @server:python-eventlet @server:python-context
+    Scenario Outline: do_handshake_on_connect <value>, cert_reqs CERT_REQUIRED and a client presenting <client certificate>
+      Given a server with certfile and keyfile from the localhost certificate
+      And the server has ca_certs from the client-ca certificate
+      And the server has cert_reqs CERT_REQUIRED
+      And the server has do_handshake_on_connect <value>
+      And the client has verify from the server-ca certificate
+      And the client presents <client certificate>
+      When the client connects
+      Then <outcome>
+
+      Examples:
+        | value | client certificate                       | outcome                                             |
+        | True  | the client certificate                   | the request completes                               |
+        | False | the client certificate                   | the request completes                               |
+        | True  | no certificate                           | the server rejects the client: certificate_required |
+        | False | no certificate                           | the server rejects the client: certificate_required |
+        | True  | the client-from-unrelated-ca certificate | the server rejects the client: unknown_ca           |
+        | False | the client-from-unrelated-ca certificate | the server rejects the client: unknown_ca           |
+
+  Rule: ssl.wrap_socket and its SSLContext equivalent give the same outcomes
+    ssl.wrap_socket is deprecated since Python 3.7 and gone in 3.12. Its
+    equivalent: SSLContext(ssl_version), verify_mode = cert_reqs,
+    load_verify_locations(ca_certs), load_cert_chain(certfile, keyfile),
+    set_ciphers(ciphers), then context.wrap_socket(sock, server_side=True).
+
+    @rule:wrap-socket.deprecated @server:python-eventlet
+    Scenario Outline: <api>, cert_reqs <cert_reqs> and a client presenting <client certificate>
+      Given a server with certfile and keyfile from the localhost certificate
+      And the server wraps its socket with <api>
+      And the server has ca_certs from the client-ca certificate
+      And the server has cert_reqs <cert_reqs>
+      And the client has verify from the server-ca certificate
+      And the client presents <client certificate>
+      When the client connects
+      Then <outcome>
+      And the server reports wrapped_with <api>
+
+      Examples:
+        | api                    | cert_reqs     | client certificate     | outcome                                             |
+        | ssl.wrap_socket        | CERT_REQUIRED | no certificate         | the server rejects the client: certificate_required |
+        | SSLContext.wrap_socket | CERT_REQUIRED | no certificate         | the server rejects the client: certificate_required |
+        | ssl.wrap_socket        | CERT_REQUIRED | the client certificate | the request completes                               |
+        | SSLContext.wrap_socket | CERT_REQUIRED | the client certificate | the request completes                               |
+        | ssl.wrap_socket        | CERT_NONE     | no certificate         | the request completes                               |
+        | SSLContext.wrap_socket | CERT_NONE     | no certificate         | the request completes                               |

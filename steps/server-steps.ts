@@ -1,6 +1,7 @@
 /** How the server is configured, in the words of ssl.wrap_socket. */
 import { Given } from '@cucumber/cucumber';
 import { resolve } from 'node:path';
+import { HarnessInputError } from '../support/errors';
 import type { ProfileFiles } from '../support/pki/store';
 import { parseCertReqs, type TlsVersion } from '../support/vocabulary';
 import type { ConformanceWorld } from '../support/world';
@@ -83,4 +84,16 @@ Given('the server has npn_protocols {string}', function (this: ConformanceWorld,
 
 Given('the server ends its response by closing the connection without close_notify', function (this: ConformanceWorld) {
   this.server.end_without_close_notify = true;
+});
+
+Given('the server has do_handshake_on_connect {word}', function (this: ConformanceWorld, value: string) {
+  if (value !== 'True' && value !== 'False') throw new HarnessInputError(`do_handshake_on_connect: expected True or False, not ${JSON.stringify(value)}`);
+  this.server.do_handshake_on_connect = value === 'True';
+});
+
+Given('the server wraps its socket with {word}', function (this: ConformanceWorld, api: string) {
+  if (api !== 'ssl.wrap_socket' && api !== 'SSLContext.wrap_socket') {
+    throw new HarnessInputError(`expected ssl.wrap_socket or SSLContext.wrap_socket, not ${JSON.stringify(api)}`);
+  }
+  this.server.wrap_with = api;
 });

@@ -58,6 +58,10 @@ export interface ServerSettings {
    * close_notify (a truncation no client can tell from the end).
    */
   readonly end_without_close_notify?: boolean;
+  /** SSLSocket's do_handshake_on_connect (default True); Python servers only. */
+  readonly do_handshake_on_connect?: boolean;
+  /** How the python-eventlet server wraps its socket: document 000's ssl.wrap_socket, or its SSLContext equivalent. */
+  readonly wrap_with?: 'ssl.wrap_socket' | 'SSLContext.wrap_socket';
 }
 
 export interface ClientSettings {

@@ -245,7 +245,7 @@ def wsgi_site(kind, server):
 
 
 def wrap_socket_equivalent(sock, keyfile=None, certfile=None, server_side=False, cert_reqs=ssl.CERT_NONE,
-                           ssl_version=None, ca_certs=None, ciphers=None):
+                           ssl_version=None, ca_certs=None, ciphers=None, do_handshake_on_connect=True, npn_protocols=None):
     """What ssl.wrap_socket did, for Pythons (3.12 and later) that no longer have it
     (the report's version line says so): the same settings on an SSLContext."""
     if server_side and not certfile:
@@ -257,7 +257,9 @@ def wrap_socket_equivalent(sock, keyfile=None, certfile=None, server_side=False,
     context.load_cert_chain(certfile, keyfile)
     if ciphers:
         context.set_ciphers(ciphers)
-    return context.wrap_socket(sock, server_side=server_side)
+    if npn_protocols is not None:
+        raise TypeError("SSLContext.wrap_socket() got an unexpected keyword argument 'npn_protocols'")
+    return context.wrap_socket(sock, server_side=server_side, do_handshake_on_connect=do_handshake_on_connect)
 
 
 def start_eventlet_server(settings):
@@ -271,15 +273,20 @@ def start_eventlet_server(settings):
         kwargs['cert_reqs'] = python_constant('cert_reqs', settings['cert_reqs'])
     if settings.get('npn_protocols') is not None:
         kwargs['npn_protocols'] = settings['npn_protocols']  # document 000's parameter: let Python say what it thinks of it
+    if settings.get('do_handshake_on_connect') is not None:
+        # Passed on as document 000 does; eventlet's accept() makes every connection with False anyway.
+        kwargs['do_handshake_on_connect'] = settings['do_handshake_on_connect']
+    by_context = settings.get('wrap_with') == 'SSLContext.wrap_socket' or not hasattr(ssl, 'wrap_socket')
     try:
-        wrapped = ssl.wrap_socket(**kwargs) if hasattr(ssl, 'wrap_socket') else wrap_socket_equivalent(**kwargs)
+        wrapped = wrap_socket_equivalent(**kwargs) if by_context else ssl.wrap_socket(**kwargs)
     except Exception:
         listen.close()
         raise
     apply_version_bounds(wrapped.context, settings)
     if settings.get('alpn_protocols'):
         wrapped.context.set_alpn_protocols(settings['alpn_protocols'])
-    server = Server('python-eventlet', wrapped, {'verify_mode': wrapped.context.verify_mode.name})
+    server = Server('python-eventlet', wrapped, {'verify_mode': wrapped.context.verify_mode.name,
+                                                'wrapped_with': 'SSLContext.wrap_socket' if by_context else 'ssl.wrap_socket'})
     listener = ObservedListener(wrapped, server)
     server.threads.append(eventlet.spawn(eventlet.wsgi.server, listener, wsgi_site('python-eventlet', server),
                                          log=DEVNULL, log_output=False, socket_timeout=10))
@@ -311,23 +318,36 @@ def start_context_server(settings):
     listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     listener.bind((LOOPBACK, 0))
     listener.listen(64)
-    server = Server('python-context', listener, {'verify_mode': context.verify_mode.name})
+    server = Server('python-context', listener, {'verify_mode': context.verify_mode.name,
+                                                 'do_handshake_on_connect': str(settings.get('do_handshake_on_connect') is not False)})
+
+    on_connect = settings.get('do_handshake_on_connect') is not False
 
     def handle(raw, address):
         record = server.new_record(address[1])
         raw.settimeout(10)
         try:
             try:
-                connection = context.wrap_socket(raw, server_side=True)
+                connection = context.wrap_socket(raw, server_side=True, do_handshake_on_connect=on_connect)
             except Exception as error:
                 record.handshake_failed(error)
                 raw.close()
                 return
-            record.handshake_done(connection)
+            if on_connect:
+                record.handshake_done(connection)
             try:
                 request = b''
                 while b'\r\n\r\n' not in request:
-                    chunk = connection.recv(4096)
+                    try:
+                        chunk = connection.recv(4096)  # with do_handshake_on_connect=False, the handshake happens here
+                    except Exception as error:
+                        if not record.data['handshakeCompleted']:
+                            record.handshake_failed(error)
+                            connection.close()
+                            return
+                        raise
+                    if not record.data['handshakeCompleted']:
+                        record.handshake_done(connection)
                     if not chunk:
                         break
                     request += chunk

@@ -4,7 +4,7 @@
  */
 import assert from 'node:assert/strict';
 import { execFileSync, spawn } from 'node:child_process';
-import { mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { after, describe, it } from 'node:test';
@@ -162,6 +162,19 @@ describe('npm run conformance', { concurrency: 2 }, () => {
     const matrix = JSON.parse(readFileSync(join(skipping.reports, 'matrix.json'), 'utf8'));
     assert.deepEqual(matrix.implementations.missing.map((m: { name: string }) => m.name), ['apache']);
     assertOneLineError(await conformance([...args, '--require-all'], { env }), /--require-all: server apache is not available here \(apt-get install -y apache2\)/);
+  });
+
+  it('writes the TLS secrets of the run in the NSS key log format on request, and only then', async () => {
+    const keylog = join(scratch, 'keys.log');
+    const run = await conformance(['--rule', 'one-way.client-verifies-server', '--servers', 'node,openssl', '--clients', 'axios,curl', '--keylog', keylog]);
+    assert.equal(run.code, 0, run.stdout + run.stderr);
+    const lines = readFileSync(keylog, 'utf8').split('\n').filter((line) => line && !line.startsWith('#'));
+    assert.ok(lines.length > 0);
+    for (const line of lines) assert.match(line, /^(CLIENT_RANDOM|CLIENT_HANDSHAKE_TRAFFIC_SECRET|SERVER_HANDSHAKE_TRAFFIC_SECRET|CLIENT_TRAFFIC_SECRET_0|SERVER_TRAFFIC_SECRET_0|EXPORTER_SECRET) [0-9a-f]{64} [0-9a-f]+$/);
+    assert.equal(statSync(keylog).mode & 0o777, 0o600);
+    const without = await conformance(['--rule', 'one-way.client-verifies-server', ...NODE_ONLY], { env: { SSLKEYLOGFILE: join(scratch, 'unasked.log') } });
+    assert.equal(without.code, 0);
+    assert.equal(existsSync(join(scratch, 'unasked.log')), false, 'an inherited SSLKEYLOGFILE is not used unless --keylog asks');
   });
 
   it('never writes a private key into a report', async () => {

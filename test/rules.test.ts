@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { readdirSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { describe, it } from 'node:test';
+import { RULES_DOC, renderRulesDoc } from '../support/report/rules-doc';
 import { IMPLEMENTED_GROUPS, RULES } from '../support/rules';
 
 const FEATURES = resolve(__dirname, '..', 'features');
@@ -18,6 +19,10 @@ describe('rule index', () => {
 
   it('knows every @rule id the features use', () => {
     for (const id of tagged) assert.ok(RULES.some((r) => r.id === id), `@rule:${id} is not in support/rules.ts`);
+  });
+
+  it('is written out, unchanged, in docs/rules.md (npm run docs)', () => {
+    assert.equal(readFileSync(resolve(__dirname, '..', RULES_DOC), 'utf8'), renderRulesDoc());
   });
 
   it('has every rule of the implemented groups tag at least one scenario', () => {

@@ -14,6 +14,7 @@ export interface Options {
   /** A missing implementation is an error (exit 2) instead of being skipped. */
   readonly requireAll: boolean;
   readonly reports: string;
+  readonly keylog: string | null;
   readonly debug: boolean;
   readonly help: boolean;
 }
@@ -33,12 +34,13 @@ Options:
                      (also when TLS_CONFORMANCE_REQUIRE_ALL=1, as CI sets it)
   --parallel <n>     run scenarios in n worker processes
   --reports <dir>    where reports go (default reports/)
+  --keylog <file>    write the run's TLS secrets there, in the NSS key log format (for Wireshark)
   --debug            print stack traces of harness errors
   --help             this text
 
 Exit status: 0 every rule holds, 1 a rule is violated, 2 the harness or its input is broken.`;
 
-const WITH_VALUE = new Set(['--rule', '--tags', '--name', '--servers', '--clients', '--parallel', '--reports']);
+const WITH_VALUE = new Set(['--rule', '--tags', '--name', '--servers', '--clients', '--parallel', '--reports', '--keylog']);
 const ALIASES: Record<string, string> = { '--server': '--servers', '--client': '--clients' };
 
 export function parseOptions(argv: readonly string[]): Options {
@@ -94,6 +96,7 @@ export function parseOptions(argv: readonly string[]): Options {
     clients,
     requireAll,
     reports: values.get('--reports') ?? 'reports',
+    keylog: values.get('--keylog') ?? null,
     debug,
     help,
   };

@@ -63,6 +63,13 @@ export async function runConformance(argv: readonly string[], io: Io = process):
   }
   for (const m of missing) io.stdout.write(`skipping ${m.end} ${m.name}: ${m.hint}\n`);
 
+  if (options.keylog) {
+    // Inherited by Cucumber's workers and every peer process; each implementation that can, writes its secrets there.
+    process.env.SSLKEYLOGFILE = resolve(options.keylog);
+    writeFileSync(process.env.SSLKEYLOGFILE, '', { mode: 0o600 });
+  } else {
+    delete process.env.SSLKEYLOGFILE; // a variable left in the environment must not leak secrets into a file nobody asked for
+  }
   const reports = resolve(options.reports);
   mkdirSync(reports, { recursive: true });
   const collector = new RunCollector();

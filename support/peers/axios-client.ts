@@ -20,6 +20,7 @@ import tls, { type TLSSocket } from 'node:tls';
 import type { ClientSettings } from '../vocabulary';
 import { NODE_TLS_VERSION, summarizeCertificate } from './node-server';
 import { ConfigurationError } from '../errors';
+import { keylogFile, writeKeylogLine } from '../keylog';
 import { readPem } from './pem-files';
 import { rawError, type ClientImplementation, type ClientObservation, type ClientTarget, type RawError } from './types';
 
@@ -104,6 +105,7 @@ export const axiosClient: ClientImplementation = {
         seen.alpn = socket.alpnProtocol || null;
       });
       socket.on('error', (error) => (seen.socketError ??= rawError(error)));
+      if (keylogFile()) socket.on('keylog', writeKeylogLine);
       // The certificate is there even when verification fails: keep it as evidence.
       const capture = (): void => {
         seen.serverCertificate ??= summarizeCertificate(socket.getPeerCertificate());

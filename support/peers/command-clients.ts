@@ -11,6 +11,7 @@
 import { execFile } from 'node:child_process';
 import { isIP } from 'node:net';
 import { ConfigurationError } from '../errors';
+import { keylogFile } from '../keylog';
 import { spawnTracked } from '../processes';
 import type { ClientSettings, TlsVersion } from '../vocabulary';
 import { checkClientFiles } from './pem-files';
@@ -153,7 +154,7 @@ export const opensslClient: ClientImplementation = {
     const ip = isIP(name) !== 0;
     // -state: "SSL_connect:error in ..." tells a failed handshake from a failure after it
     // (s_client prints the negotiated session either way).
-    const args = ['s_client', '-state', '-connect', `127.0.0.1:${target.port}`, '-ign_eof'];
+    const args = ['s_client', '-state', '-connect', `127.0.0.1:${target.port}`, '-ign_eof', ...(keylogFile() ? ['-keylogfile', keylogFile()!] : [])];
     if (!ip) args.push('-servername', name);
     if (settings.verify !== false) {
       if (typeof settings.verify === 'string') args.push('-CAfile', settings.verify);

@@ -21,6 +21,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 import type { PeerCertificate, TLSSocket } from 'node:tls';
 import { ConfigurationError } from '../errors';
+import { writeKeylogLine } from '../keylog';
 import { alertIn } from '../outcome/error-map';
 import { parseSslVersion, versionRange, type ServerSettings, type TlsVersion } from '../vocabulary';
 import { checkServerFiles, hasPem, readPem } from './pem-files';
@@ -150,7 +151,10 @@ class NodeRunningServer implements RunningServer {
     private readonly settings: ServerSettings,
   ) {
     server.on('connection', (socket: Socket) => this.onConnection(socket));
-    server.on('keylog', (_line: Buffer, tlsSocket: TLSSocket) => this.follow(tlsSocket));
+    server.on('keylog', (line: Buffer, tlsSocket: TLSSocket) => {
+      writeKeylogLine(line);
+      this.follow(tlsSocket);
+    });
     // Before the HTTP layer's own listener, so a rejected client never reaches a request handler.
     server.prependListener('secureConnection', (tlsSocket: TLSSocket) => this.onSecure(tlsSocket));
     server.on('tlsClientError', (error: Error, tlsSocket: TLSSocket) => this.onClientError(error, tlsSocket));

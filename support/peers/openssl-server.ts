@@ -10,6 +10,7 @@
  */
 import { execFile } from 'node:child_process';
 import { ConfigurationError } from '../errors';
+import { keylogFile } from '../keylog';
 import { alertIn, lookUp } from '../outcome/error-map';
 import { spawnTracked } from '../processes';
 import { parseSslVersion, versionRange, type ServerSettings } from '../vocabulary';
@@ -40,7 +41,7 @@ export function opensslVersion(): Promise<Availability> {
 }
 
 function argumentsFor(settings: ServerSettings): string[] {
-  const args = ['s_server', '-state', '-accept', '127.0.0.1:0', '-www'];
+  const args = ['s_server', '-state', '-accept', '127.0.0.1:0', '-www', ...(keylogFile() ? ['-keylogfile', keylogFile()!] : [])];
   if (settings.certfile) {
     args.push('-cert', settings.certfile);
     // -cert reads only the first certificate of the file; the intermediates after it are sent only when named again.

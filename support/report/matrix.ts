@@ -12,6 +12,7 @@ import type { Check } from '../pairs';
 import type { Chosen, Missing } from '../peers/registry';
 import { findRule } from '../rules';
 import type { ObserverSummary } from './attempt-record';
+import { RULES_DOC } from './rules-doc';
 import type { ScenarioResult } from './run-collector';
 
 export const MATRIX_SCHEMA_VERSION = 1;
@@ -160,7 +161,7 @@ export function matrixMarkdown(matrix: Matrix): string {
     '|---|---|---|---|---|---|---|',
     ...matrix.rows.map(
       (row) =>
-        `| ${SYMBOL[row.verdict]} | ${row.rules.join(' ')} | ${escape(`${row.server.implementation}: ${settingsText(row.server.settings)}`)} | ` +
+        `| ${SYMBOL[row.verdict]} | ${row.rules.map((id) => `[${id}](../${RULES_DOC}#${id})`).join(' ')} | ${escape(`${row.server.implementation}: ${settingsText(row.server.settings)}`)} | ` +
         `${escape(`${row.client.implementation}: ${settingsText(row.client.settings)}`)} | ${escape(row.expected)} | ${escape(actualShort(row))}${row.verdict === 'expected deviation' ? escape(` (deviation: ${row.checks.find((c) => c.deviation)?.deviation?.id})`) : ''} | ${row.durationMs ?? ''} |`,
     ),
     '',
@@ -189,7 +190,8 @@ export function matrixHtml(matrix: Matrix): string {
             1,
           )
         : '';
-      return `<tr class="${cls}"><td>${SYMBOL[row.verdict]} ${html(row.verdict)}</td><td title="${html(titles)}">${row.rules.map(html).join('<br>')}</td>
+      const ruleLinks = row.rules.map((id) => `<a href="../${RULES_DOC}#${html(id)}">${html(id)}</a>`).join('<br>');
+      return `<tr class="${cls}"><td>${SYMBOL[row.verdict]} ${html(row.verdict)}</td><td title="${html(titles)}">${ruleLinks}</td>
 <td>${html(row.server.implementation)}<br><small>${html(settingsText(row.server.settings))}</small></td>
 <td>${html(row.client.implementation)}<br><small>${html(settingsText(row.client.settings))}</small></td>
 <td>${html(row.expected)}</td><td>${html(actualShort(row))}${row.verdict === 'expected deviation' ? `<br><small>${html(deviationNote(row))}</small>` : ''}<details><summary>evidence</summary><pre>${html(row.actual)}\n${html(evidence)}</pre></details></td>

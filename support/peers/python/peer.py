@@ -283,6 +283,8 @@ def start_eventlet_server(settings):
         listen.close()
         raise
     apply_version_bounds(wrapped.context, settings)
+    if os.environ.get('SSLKEYLOGFILE'):
+        wrapped.context.keylog_filename = os.environ['SSLKEYLOGFILE']  # wrap_socket's context does not read the variable itself
     if settings.get('alpn_protocols'):
         wrapped.context.set_alpn_protocols(settings['alpn_protocols'])
     server = Server('python-eventlet', wrapped, {'verify_mode': wrapped.context.verify_mode.name,

@@ -19,7 +19,15 @@ export async function attemptConnection(server: RunningServer, client: ClientImp
   const relay = options.observe ? await Relay.start(server.port) : undefined;
   try {
     const started = performance.now();
-    const clientSide = await client.attempt({ host: server.host, port: relay?.port ?? server.port }, settings);
+    let clientSide;
+    try {
+      clientSide = await client.attempt({ host: server.host, port: relay?.port ?? server.port }, settings);
+    } catch (error) {
+      // A client that refused its settings may still have opened the TCP connection (curl does, then fails to set
+      // its cipher list): take that connection's record now, or the next attempt would be given it.
+      await server.observe(null, 200);
+      throw error;
+    }
     const durationMs = performance.now() - started;
     // Through the relay the server sees the relay's port, not the client's: it is asked for its oldest connection.
     const serverSide = await server.observe(relay ? null : clientSide.localPort, SERVER_SETTLE_MS);

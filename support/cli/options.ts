@@ -15,6 +15,7 @@ export interface Options {
   readonly requireAll: boolean;
   readonly reports: string;
   readonly keylog: string | null;
+  readonly deployment: string | null;
   readonly debug: boolean;
   readonly help: boolean;
 }
@@ -35,12 +36,14 @@ Options:
   --parallel <n>     run scenarios in n worker processes
   --reports <dir>    where reports go (default reports/)
   --keylog <file>    write the run's TLS secrets there, in the NSS key log format (for Wireshark)
+  --deployment <file>  the CI gate: start the deployment's own server with its own files and check it
+                     (see examples/ and the README); reports gate.json, gate.junit.xml, gate.md
   --debug            print stack traces of harness errors
   --help             this text
 
 Exit status: 0 every rule holds, 1 a rule is violated, 2 the harness or its input is broken.`;
 
-const WITH_VALUE = new Set(['--rule', '--tags', '--name', '--servers', '--clients', '--parallel', '--reports', '--keylog']);
+const WITH_VALUE = new Set(['--rule', '--tags', '--name', '--servers', '--clients', '--parallel', '--reports', '--keylog', '--deployment']);
 const ALIASES: Record<string, string> = { '--server': '--servers', '--client': '--clients' };
 
 export function parseOptions(argv: readonly string[]): Options {
@@ -97,6 +100,7 @@ export function parseOptions(argv: readonly string[]): Options {
     requireAll,
     reports: values.get('--reports') ?? 'reports',
     keylog: values.get('--keylog') ?? null,
+    deployment: values.get('--deployment') ?? null,
     debug,
     help,
   };

@@ -15,6 +15,7 @@ import { ensurePki, PROJECT_ROOT } from '../pki/store';
 import { buildMatrix, writeMatrix } from '../report/matrix';
 import { RunCollector, type ScenarioResult } from '../report/run-collector';
 import { parseOptions, tagExpression, USAGE, type Options } from './options';
+import { runGateCommand } from './gate-command';
 import { printSummary } from './summary';
 
 export interface Io {
@@ -43,6 +44,10 @@ export async function runConformance(argv: readonly string[], io: Io = process):
   if (options.help) {
     io.stdout.write(USAGE + '\n');
     return 0;
+  }
+  if (options.deployment) {
+    await ensurePki();
+    return runGateCommand(options.deployment, options.reports, io);
   }
   const absent = options.paths.find((path) => !existsSync(path));
   if (absent) return fail(`${absent}: no such feature file or directory`);

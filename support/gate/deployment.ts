@@ -1,0 +1,236 @@
+/**
+ * The deployment file: the TLS configuration about to ship, in the documents'
+ * vocabulary, as YAML (or JSON, which is YAML too). Every problem is one
+ * HarnessInputError naming the file, the line and the field. Paths resolve
+ * relative to the file.
+ *
+ *   server:
+ *     implementation: node        # node | python-eventlet | python-context | openssl | nginx | apache
+ *     certfile: tls/server.pem
+ *     keyfile: tls/server.key     # absent: the key is in certfile
+ *     ca_certs: tls/client-ca.pem # mutual authentication
+ *     cert_reqs: CERT_REQUIRED    # CERT_NONE | CERT_OPTIONAL | CERT_REQUIRED
+ *     ssl_version: PROTOCOL_TLS   # optional
+ *     minimum_version: TLSv1_2    # optional: TLSv1 | TLSv1_1 | TLSv1_2 | TLSv1_3
+ *     maximum_version: TLSv1_3    # optional
+ *     ciphers: ECDHE+AESGCM       # optional, OpenSSL cipher list
+ *     hostnames: [api.example.test]
+ *   client:
+ *     implementation: axios       # optional: axios | requests | python-context | openssl | curl
+ *     verify: tls/server-ca.pem   # the CA that issued the server certificate
+ *     cert: [tls/client.pem, tls/client.key]   # mutual authentication
+ *   intent: mutual                # one-way | mutual
+ *   policy: mozilla-intermediate  # mozilla-modern | mozilla-intermediate | a policy file
+ *   expiry_warning_days: 30       # optional
+ */
+import { readFileSync, statSync } from 'node:fs';
+import { dirname, isAbsolute, resolve } from 'node:path';
+import { LineCounter, parseDocument, isMap, isSeq, isScalar, type Node, type YAMLMap } from 'yaml';
+import { HarnessInputError, shortPath } from '../errors';
+import { CLIENTS, SERVERS } from '../peers/registry';
+import { CERT_REQS, SSL_VERSIONS, TLS_VERSIONS, type CertReqs, type TlsVersion } from '../vocabulary';
+
+export interface Deployment {
+  readonly file: string;
+  readonly server: {
+    readonly implementation: string;
+    readonly certfile: string;
+    readonly keyfile?: string;
+    readonly ca_certs?: string;
+    readonly cert_reqs?: CertReqs;
+    readonly ssl_version?: string;
+    readonly minimum_version?: TlsVersion;
+    readonly maximum_version?: TlsVersion;
+    readonly ciphers?: string;
+    readonly hostnames: readonly string[];
+  };
+  readonly client: {
+    readonly implementation: string;
+    readonly verify: string;
+    readonly cert?: readonly [string, string];
+  };
+  readonly intent: 'one-way' | 'mutual';
+  /** A built-in policy name, or the absolute path of a policy file. */
+  readonly policy: string;
+  readonly expiryWarningDays: number;
+  /** Where each field was written: "server.certfile" → line. */
+  readonly lines: ReadonlyMap<string, number>;
+}
+
+const MAX_BYTES = 1024 * 1024;
+const SERVER_FIELDS = ['implementation', 'certfile', 'keyfile', 'ca_certs', 'cert_reqs', 'ssl_version', 'minimum_version', 'maximum_version', 'ciphers', 'hostnames'];
+const CLIENT_FIELDS = ['implementation', 'verify', 'cert'];
+const TOP_FIELDS = ['server', 'client', 'intent', 'policy', 'expiry_warning_days'];
+export const BUILT_IN_POLICIES = ['mozilla-modern', 'mozilla-intermediate'];
+
+/** Read a YAML (or JSON) file into a document whose nodes know their lines; every failure is one line. */
+export function readYaml(path: string, what: string): { root: YAMLMap; lineOf: (node: Node | null | undefined) => number; display: string } {
+  const display = shortPath(path);
+  let size: number;
+  try {
+    const stat = statSync(path);
+    if (stat.isDirectory()) throw new HarnessInputError(`${display}: is a directory, not a ${what} file`);
+    size = stat.size;
+  } catch (error) {
+    if (error instanceof HarnessInputError) throw error;
+    throw new HarnessInputError(`${display}: cannot read the ${what} file (${(error as NodeJS.ErrnoException).code})`);
+  }
+  if (size > MAX_BYTES) throw new HarnessInputError(`${display}: ${size} bytes is too large for a ${what} file (at most ${MAX_BYTES})`);
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (error) {
+    throw new HarnessInputError(`${display}: cannot read the ${what} file (${(error as NodeJS.ErrnoException).code})`);
+  }
+  if (text.includes('\u0000')) throw new HarnessInputError(`${display}: binary data, not a ${what} file (YAML or JSON)`);
+  const counter = new LineCounter();
+  const document = parseDocument(text, { lineCounter: counter, uniqueKeys: true, prettyErrors: false });
+  const lineAt = (offset: number): number => counter.linePos(offset).line;
+  if (document.errors.length) {
+    const error = document.errors[0]!;
+    throw new HarnessInputError(`${display}:${lineAt(error.pos[0])}: not valid YAML: ${error.message.split('\n')[0]}`);
+  }
+  if (!isMap(document.contents)) throw new HarnessInputError(`${display}:1: a ${what} file is a mapping of fields (see README)`);
+  return { root: document.contents, lineOf: (node) => (node?.range ? lineAt(node.range[0]) : 1), display };
+}
+
+export function loadDeployment(path: string): Deployment {
+  const file = resolve(path);
+  const { root, lineOf, display } = readYaml(file, 'deployment');
+  const lines = new Map<string, number>();
+  const fail = (field: string, node: Node | null | undefined, message: string): never => {
+    throw new HarnessInputError(`${display}:${lineOf(node)}: ${field}: ${message}`);
+  };
+  const section = (parent: YAMLMap, key: string, allowed: string[], required: boolean): YAMLMap | null => {
+    const pair = parent.items.find((item) => isScalar(item.key) && item.key.value === key);
+    if (!pair) {
+      if (required) fail(key, parent, 'is missing');
+      return null;
+    }
+    if (!isMap(pair.value)) fail(key, pair.value as Node, 'must be a mapping of fields');
+    const map = pair.value as YAMLMap;
+    for (const item of map.items) {
+      const name = isScalar(item.key) ? String(item.key.value) : '?';
+      if (!allowed.includes(name)) fail(`${key}.${name}`, item.key as Node, `unknown field (known: ${allowed.join(', ')})`);
+    }
+    return map;
+  };
+  for (const item of root.items) {
+    const name = isScalar(item.key) ? String(item.key.value) : '?';
+    if (!TOP_FIELDS.includes(name)) fail(name, item.key as Node, `unknown field (known: ${TOP_FIELDS.join(', ')})`);
+  }
+  const nodeOf = (map: YAMLMap, key: string): Node | undefined => map.items.find((item) => isScalar(item.key) && item.key.value === key)?.value as Node | undefined;
+  const text = (map: YAMLMap, prefix: string, key: string, required: boolean): string | undefined => {
+    const node = nodeOf(map, key);
+    if (node === undefined || (isScalar(node) && node.value === null)) {
+      if (required) fail(`${prefix}${key}`, map, 'is missing');
+      return undefined;
+    }
+    if (!isScalar(node) || typeof node.value !== 'string' || node.value.trim() === '') fail(`${prefix}${key}`, node, 'must be a non-empty string');
+    lines.set(`${prefix}${key}`, lineOf(node));
+    return (node as { value: string }).value;
+  };
+  const oneOf = <T extends string>(map: YAMLMap, prefix: string, key: string, allowed: readonly T[], required: boolean): T | undefined => {
+    const value = text(map, prefix, key, required);
+    if (value === undefined) return undefined;
+    const bare = value.replace(/^ssl\.(TLSVersion\.)?/, '');
+    if (!(allowed as readonly string[]).includes(bare)) fail(`${prefix}${key}`, nodeOf(map, key), `unknown value ${JSON.stringify(value)} (expected one of ${allowed.join(', ')})`);
+    return bare as T;
+  };
+  const filePath = (map: YAMLMap, prefix: string, key: string, required: boolean): string | undefined => {
+    const value = text(map, prefix, key, required);
+    if (value === undefined) return undefined;
+    const absolute = isAbsolute(value) ? value : resolve(dirname(file), value);
+    try {
+      if (statSync(absolute).isDirectory()) fail(`${prefix}${key}`, nodeOf(map, key), `${value} is a directory, not a file`);
+    } catch (error) {
+      if (error instanceof HarnessInputError) throw error;
+      fail(`${prefix}${key}`, nodeOf(map, key), `${value}: no such file (paths are relative to the deployment file)`);
+    }
+    return absolute;
+  };
+
+  const server = section(root, 'server', SERVER_FIELDS, true)!;
+  const client = section(root, 'client', CLIENT_FIELDS, true)!;
+  const serverImplementation = oneOf(server, 'server.', 'implementation', Object.keys(SERVERS), false) ?? 'node';
+  const clientImplementation = oneOf(client, 'client.', 'implementation', Object.keys(CLIENTS), false) ?? 'axios';
+
+  const hostnamesNode = nodeOf(server, 'hostnames');
+  let hostnames: string[] = ['localhost'];
+  if (hostnamesNode !== undefined) {
+    if (!isSeq(hostnamesNode) || hostnamesNode.items.length === 0) fail('server.hostnames', hostnamesNode, 'must be a non-empty list of host names');
+    hostnames = (hostnamesNode as { items: Node[] }).items.map((item) => {
+      if (!isScalar(item) || typeof item.value !== 'string' || !/^[A-Za-z0-9*._:-]+$/.test(item.value)) fail('server.hostnames', item, 'each entry must be a host name or an IP address');
+      return (item as { value: string }).value;
+    });
+    lines.set('server.hostnames', lineOf(hostnamesNode));
+  }
+  const certNode = nodeOf(client, 'cert');
+  let cert: [string, string] | undefined;
+  if (certNode !== undefined) {
+    if (!isSeq(certNode) || certNode.items.length !== 2) fail('client.cert', certNode, 'must be [certificate file, key file], as requests takes it');
+    const [c, k] = (certNode as { items: Node[] }).items;
+    const resolveItem = (node: Node): string => {
+      if (!isScalar(node) || typeof node.value !== 'string') fail('client.cert', node, 'each entry must be a file path');
+      const value = (node as { value: string }).value;
+      const absolute = isAbsolute(value) ? value : resolve(dirname(file), value);
+      try {
+        statSync(absolute);
+      } catch {
+        fail('client.cert', node, `${value}: no such file (paths are relative to the deployment file)`);
+      }
+      return absolute;
+    };
+    cert = [resolveItem(c!), resolveItem(k!)];
+    lines.set('client.cert', lineOf(certNode));
+  }
+  const intent = oneOf(root, '', 'intent', ['one-way', 'mutual'] as const, true)!;
+  if (intent === 'mutual' && !cert) fail('client.cert', client, 'a mutual deployment needs the client certificate and key its own clients use');
+  const policyValue = text(root, '', 'policy', false) ?? 'mozilla-intermediate';
+  let policy = policyValue;
+  if (!BUILT_IN_POLICIES.includes(policyValue)) {
+    policy = isAbsolute(policyValue) ? policyValue : resolve(dirname(file), policyValue);
+    try {
+      statSync(policy);
+    } catch {
+      fail('policy', nodeOf(root, 'policy'), `${policyValue}: neither a built-in policy (${BUILT_IN_POLICIES.join(', ')}) nor a policy file`);
+    }
+  }
+  const daysNode = nodeOf(root, 'expiry_warning_days');
+  let expiryWarningDays = 30;
+  if (daysNode !== undefined) {
+    if (!isScalar(daysNode) || typeof daysNode.value !== 'number' || !Number.isInteger(daysNode.value) || daysNode.value < 0 || daysNode.value > 3650) {
+      fail('expiry_warning_days', daysNode, 'must be a whole number of days between 0 and 3650');
+    }
+    expiryWarningDays = (daysNode as { value: number }).value;
+    lines.set('expiry_warning_days', lineOf(daysNode));
+  }
+  const sslVersion = text(server, 'server.', 'ssl_version', false);
+  if (sslVersion !== undefined && !(SSL_VERSIONS as readonly string[]).includes(sslVersion.replace(/^ssl\./, ''))) {
+    fail('server.ssl_version', nodeOf(server, 'ssl_version'), `unknown protocol constant ${JSON.stringify(sslVersion)} (expected one of ${SSL_VERSIONS.join(', ')})`);
+  }
+  return {
+    file,
+    server: {
+      implementation: serverImplementation,
+      certfile: filePath(server, 'server.', 'certfile', true)!,
+      ...optional('keyfile', filePath(server, 'server.', 'keyfile', false)),
+      ...optional('ca_certs', filePath(server, 'server.', 'ca_certs', false)),
+      ...optional('cert_reqs', oneOf(server, 'server.', 'cert_reqs', CERT_REQS, false)),
+      ...optional('ssl_version', sslVersion),
+      ...optional('minimum_version', oneOf(server, 'server.', 'minimum_version', TLS_VERSIONS, false)),
+      ...optional('maximum_version', oneOf(server, 'server.', 'maximum_version', TLS_VERSIONS, false)),
+      ...optional('ciphers', text(server, 'server.', 'ciphers', false)),
+      hostnames,
+    },
+    client: { implementation: clientImplementation, verify: filePath(client, 'client.', 'verify', true)!, ...(cert ? { cert } : {}) },
+    intent,
+    policy,
+    expiryWarningDays,
+    lines,
+  };
+}
+
+function optional<K extends string, V>(key: K, value: V | undefined): { [P in K]?: V } {
+  return (value === undefined ? {} : { [key]: value }) as { [P in K]?: V };
+}

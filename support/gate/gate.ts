@@ -7,7 +7,8 @@ import { readFileSync } from 'node:fs';
 import { relative } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { attemptConnection } from '../attempt';
-import { ConfigurationError } from '../errors';
+import { ConfigurationError, HarnessInputError } from '../errors';
+import { checkClientFiles, checkServerFiles } from '../peers/pem-files';
 import { describeOutcome } from '../outcome/classify';
 import type { Outcome, Reason } from '../outcome/vocabulary';
 import { clientImplementation, serverImplementation } from '../peers/registry';
@@ -91,9 +92,27 @@ export async function runGate(deployment: Deployment, policy: Policy): Promise<G
     findings.push({ rule, title: findRule(rule)?.title ?? POLICY_RULES[rule] ?? rule, status, detail, ...(field ? { field, where: where(field) } : {}) });
   };
 
+  // Files that cannot be used at all are a broken deployment file (exit 2), not a finding.
+  const brokenFile = (field: string, detail: string): never => {
+    throw new HarnessInputError(`${where(field) ?? display}: ${field}: ${detail}`);
+  };
+  try {
+    checkServerFiles(deployment.server);
+    checkClientFiles(deployment.client);
+  } catch (error) {
+    if (!(error instanceof ConfigurationError)) throw error;
+    brokenFile(error.field === 'verify' || error.field === 'cert' ? `client.${error.field}` : `server.${error.field}`, error.message.replace(/^\S+ \([^)]*\): /, ''));
+  }
+  const parse = (field: string, path: string) => {
+    try {
+      return certificatesInPem(readFileSync(path, 'utf8'));
+    } catch (error) {
+      return brokenFile(field, `a certificate in ${relative(process.cwd(), path)} cannot be parsed (${(error as Error).message})`);
+    }
+  };
   // The certificates, as files.
-  const served = certificatesInPem(readFileSync(deployment.server.certfile, 'utf8'));
-  const trusted = certificatesInPem(readFileSync(deployment.client.verify, 'utf8'));
+  const served = parse('server.certfile', deployment.server.certfile);
+  const trusted = parse('client.verify', deployment.client.verify);
   const leaf = served[0]!;
   const chain = checkChain(served, trusted);
   add('identity.ca-signed', chain.signed.ok ? 'held' : 'violated', chain.signed.detail, 'server.certfile');

@@ -6,6 +6,8 @@
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer, type Server } from 'node:https';
+import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { Writable } from 'node:stream';
@@ -63,6 +65,41 @@ describe('the deployment gate', () => {
       assert.match(readFileSync(join(reports, 'gate.md'), 'utf8'), expected.exit === 0 ? /TLS gate: ✔ pass/ : /TLS gate: ✘ fail/);
     });
   }
+
+  it('checks a live target on loopback, and refuses any other address', async () => {
+    await loadPki();
+    const listen = (ciphers?: string): Promise<Server> =>
+      new Promise((done) => {
+        const server = createServer({ cert: readFileSync(profileFiles('localhost').cert), key: readFileSync(profileFiles('localhost').key), ...(ciphers ? { ciphers } : {}) }, (_q, r) => r.end('ok'));
+        server.listen(0, '127.0.0.1', () => done(server));
+      });
+    const deployment = join(ROOT, 'examples', 'live-target', 'deployment.yaml');
+    const strict = await listen('ECDHE-RSA-AES128-GCM-SHA256:ECDHE-RSA-AES256-GCM-SHA384:ECDHE-RSA-CHACHA20-POLY1305');
+    const lax = await listen();
+    try {
+      const pass = await runWith(deployment, strict);
+      assert.equal(pass.code, 0, pass.stdout + pass.stderr);
+      const fail = await runWith(deployment, lax);
+      assert.equal(fail.code, 1, fail.stdout + fail.stderr);
+      assert.match(fail.stdout, /✘ cipher\.restricted-by-ciphers: accepts legacy suites: AES128-GCM-SHA256/);
+    } finally {
+      strict.close();
+      lax.close();
+    }
+    const stdout = capture();
+    const stderr = capture();
+    const code = await runConformance(['--deployment', deployment, '--target', '192.168.1.1:443', '--reports', join(scratch, 'nowhere')], { stdout: stdout.stream, stderr: stderr.stream });
+    assert.equal(code, 2);
+    assert.match(stderr.text(), /^conformance: --target 192\.168\.1\.1:443: the harness connects to loopback addresses only/);
+
+    async function runWith(file: string, server: Server) {
+      const out = capture();
+      const err = capture();
+      const port = (server.address() as AddressInfo).port;
+      const result = await runConformance(['--deployment', file, '--target', `127.0.0.1:${port}`, '--reports', join(scratch, `live-${port}`)], { stdout: out.stream, stderr: err.stream });
+      return { code: result, stdout: out.text(), stderr: err.text() };
+    }
+  });
 
   it('never crashes on a bad deployment file: exit 2, one line with file, line and field, nothing written outside reports/', async () => {
     await loadPki();

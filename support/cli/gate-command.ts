@@ -2,7 +2,7 @@
 import { relative, resolve } from 'node:path';
 import { errorText, HarnessInputError } from '../errors';
 import { loadDeployment } from '../gate/deployment';
-import { runGate } from '../gate/gate';
+import { runGate, type LiveTarget } from '../gate/gate';
 import { loadPolicy } from '../gate/policy';
 import { writeGateReports } from '../gate/report';
 import { closePythonPeer } from '../peers/python-peer';
@@ -12,11 +12,22 @@ import type { Io } from './run';
 
 const MARK = { held: '✔', violated: '✘', skipped: '–' } as const;
 
-export async function runGateCommand(deploymentPath: string, reportsDir: string, io: Io): Promise<number> {
+const LOOPBACK = /^(127(\.\d{1,3}){3}|::1|localhost)$/;
+
+/** host:port of a server already running, on loopback: the harness sends traffic nowhere else. */
+export function parseTarget(text: string): LiveTarget {
+  const match = /^\[?([^\]]+?)\]?:(\d{1,5})$/.exec(text);
+  if (!match || Number(match[2]) < 1 || Number(match[2]) > 65535) throw new HarnessInputError(`--target ${text}: expected host:port, for example 127.0.0.1:8443`);
+  if (!LOOPBACK.test(match[1]!)) throw new HarnessInputError(`--target ${text}: the harness connects to loopback addresses only (127.0.0.0/8, ::1, localhost)`);
+  return { host: match[1] === 'localhost' ? '127.0.0.1' : match[1]!, port: Number(match[2]) };
+}
+
+export async function runGateCommand(deploymentPath: string, reportsDir: string, io: Io, targetText?: string): Promise<number> {
   try {
-    const deployment = loadDeployment(deploymentPath);
+    const target = targetText ? parseTarget(targetText) : undefined;
+    const deployment = loadDeployment(deploymentPath, { live: Boolean(target) });
     const policy = loadPolicy(deployment.policy);
-    const run = await runGate(deployment, policy);
+    const run = await runGate(deployment, policy, target);
     const { verdict, files } = writeGateReports(resolve(reportsDir), run, deployment, policy);
     for (const f of run.findings) {
       io.stdout.write(`${MARK[f.status]} ${f.rule}: ${f.detail}${f.status === 'violated' && f.field ? `\n    change ${f.field}${f.where ? ` (${f.where})` : ''}` : ''}\n`);

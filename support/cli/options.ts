@@ -16,6 +16,7 @@ export interface Options {
   readonly reports: string;
   readonly keylog: string | null;
   readonly deployment: string | null;
+  readonly target: string | null;
   readonly debug: boolean;
   readonly help: boolean;
 }
@@ -38,12 +39,14 @@ Options:
   --keylog <file>    write the run's TLS secrets there, in the NSS key log format (for Wireshark)
   --deployment <file>  the CI gate: start the deployment's own server with its own files and check it
                      (see examples/ and the README); reports gate.json, gate.junit.xml, gate.md
+  --target <host:port> with --deployment: check a server that is already running (loopback only)
+                     with the deployment's clients and policy, instead of starting one
   --debug            print stack traces of harness errors
   --help             this text
 
 Exit status: 0 every rule holds, 1 a rule is violated, 2 the harness or its input is broken.`;
 
-const WITH_VALUE = new Set(['--rule', '--tags', '--name', '--servers', '--clients', '--parallel', '--reports', '--keylog', '--deployment']);
+const WITH_VALUE = new Set(['--rule', '--tags', '--name', '--servers', '--clients', '--parallel', '--reports', '--keylog', '--deployment', '--target']);
 const ALIASES: Record<string, string> = { '--server': '--servers', '--client': '--clients' };
 
 export function parseOptions(argv: readonly string[]): Options {
@@ -101,6 +104,7 @@ export function parseOptions(argv: readonly string[]): Options {
     reports: values.get('--reports') ?? 'reports',
     keylog: values.get('--keylog') ?? null,
     deployment: values.get('--deployment') ?? null,
+    target: values.get('--target') ?? null,
     debug,
     help,
   };

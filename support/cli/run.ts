@@ -45,9 +45,10 @@ export async function runConformance(argv: readonly string[], io: Io = process):
     io.stdout.write(USAGE + '\n');
     return 0;
   }
+  if (options.target && !options.deployment) return fail('--target needs --deployment: the clients, names and policy to check the running server with');
   if (options.deployment) {
     await ensurePki();
-    return runGateCommand(options.deployment, options.reports, io);
+    return runGateCommand(options.deployment, options.reports, io, options.target ?? undefined);
   }
   const absent = options.paths.find((path) => !existsSync(path));
   if (absent) return fail(`${absent}: no such feature file or directory`);

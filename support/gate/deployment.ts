@@ -34,6 +34,7 @@ export interface Deployment {
   readonly file: string;
   readonly server: {
     readonly implementation: string;
+    /** Empty for a live target, whose certificates are read from the wire. */
     readonly certfile: string;
     readonly keyfile?: string;
     readonly ca_certs?: string;
@@ -94,7 +95,8 @@ export function readYaml(path: string, what: string): { root: YAMLMap; lineOf: (
   return { root: document.contents, lineOf: (node) => (node?.range ? lineAt(node.range[0]) : 1), display };
 }
 
-export function loadDeployment(path: string): Deployment {
+/** `live`: the server is already running (--target): its files are not needed, only its names. */
+export function loadDeployment(path: string, options: { live?: boolean } = {}): Deployment {
   const file = resolve(path);
   const { root, lineOf, display } = readYaml(file, 'deployment');
   const lines = new Map<string, number>();
@@ -213,7 +215,7 @@ export function loadDeployment(path: string): Deployment {
     file,
     server: {
       implementation: serverImplementation,
-      certfile: filePath(server, 'server.', 'certfile', true)!,
+      certfile: filePath(server, 'server.', 'certfile', !options.live) ?? '',
       ...optional('keyfile', filePath(server, 'server.', 'keyfile', false)),
       ...optional('ca_certs', filePath(server, 'server.', 'ca_certs', false)),
       ...optional('cert_reqs', oneOf(server, 'server.', 'cert_reqs', CERT_REQS, false)),

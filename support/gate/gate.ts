@@ -3,7 +3,10 @@
  * on loopback, drive real clients at it, read its certificates, and return
  * one finding per rule, each naming the file and field to change.
  */
+import { X509Certificate } from 'node:crypto';
 import { readFileSync } from 'node:fs';
+import { isIP } from 'node:net';
+import tls from 'node:tls';
 import { relative } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { attemptConnection } from '../attempt';
@@ -12,7 +15,7 @@ import { checkClientFiles, checkServerFiles } from '../peers/pem-files';
 import { describeOutcome } from '../outcome/classify';
 import type { Outcome, Reason } from '../outcome/vocabulary';
 import { clientImplementation, serverImplementation } from '../peers/registry';
-import type { ClientImplementation, RunningServer } from '../peers/types';
+import { NOT_ACCEPTED, type ClientImplementation, type RunningServer } from '../peers/types';
 import { loadPki, profileFiles } from '../pki';
 import { findRule } from '../rules';
 import { DEFAULT_CLIENT, type ClientSettings, type ServerSettings, type TlsVersion } from '../vocabulary';
@@ -79,7 +82,33 @@ export interface GateRun {
   readonly durationMs: number;
 }
 
-export async function runGate(deployment: Deployment, policy: Policy): Promise<GateRun> {
+/** A server already running at `target` (loopback only): the gate drives clients at it and reads what it presents. */
+export interface LiveTarget {
+  readonly host: string;
+  readonly port: number;
+}
+
+/** The certificates a live server presents, leaf first, as any client sees them. */
+function presentedChain(target: LiveTarget, servername: string): Promise<X509Certificate[]> {
+  return new Promise((resolve, reject) => {
+    const socket = tls.connect({ host: target.host, port: target.port, servername: isIP(servername) ? undefined : servername, rejectUnauthorized: false }, () => {
+      const chain: X509Certificate[] = [];
+      let cert = socket.getPeerCertificate(true);
+      const seen = new Set<string>();
+      while (cert && cert.raw && !seen.has(cert.fingerprint256)) {
+        seen.add(cert.fingerprint256);
+        chain.push(new X509Certificate(cert.raw));
+        cert = cert.issuerCertificate;
+      }
+      socket.end();
+      resolve(chain);
+    });
+    socket.setTimeout(5000, () => socket.destroy(new Error('no TLS answer within 5 s')));
+    socket.once('error', reject);
+  });
+}
+
+export async function runGate(deployment: Deployment, policy: Policy, target?: LiveTarget): Promise<GateRun> {
   const started = performance.now();
   await loadPki();
   const findings: Finding[] = [];
@@ -97,7 +126,7 @@ export async function runGate(deployment: Deployment, policy: Policy): Promise<G
     throw new HarnessInputError(`${where(field) ?? display}: ${field}: ${detail}`);
   };
   try {
-    checkServerFiles(deployment.server);
+    if (!target) checkServerFiles(deployment.server);
     checkClientFiles(deployment.client);
   } catch (error) {
     if (!(error instanceof ConfigurationError)) throw error;
@@ -110,8 +139,18 @@ export async function runGate(deployment: Deployment, policy: Policy): Promise<G
       return brokenFile(field, `a certificate in ${relative(process.cwd(), path)} cannot be parsed (${(error as Error).message})`);
     }
   };
-  // The certificates, as files.
-  const served = parse('server.certfile', deployment.server.certfile);
+  // The certificates: the files, or what the live server presents.
+  let served: X509Certificate[];
+  if (target) {
+    try {
+      served = await presentedChain(target, deployment.server.hostnames[0]!);
+    } catch (error) {
+      throw new HarnessInputError(`--target ${target.host}:${target.port}: no TLS server answers there (${(error as Error).message})`);
+    }
+    // A live server sends its leaf and intermediates; the root, if sent, changes nothing.
+  } else {
+    served = parse('server.certfile', deployment.server.certfile);
+  }
   const trusted = parse('client.verify', deployment.client.verify);
   const leaf = served[0]!;
   const chain = checkChain(served, trusted);
@@ -146,7 +185,10 @@ export async function runGate(deployment: Deployment, policy: Policy): Promise<G
     ...(deployment.client.cert ? { cert: deployment.client.cert } : {}),
   };
   let server: RunningServer;
-  try {
+  if (target) {
+    server = { implementation: 'live target', host: target.host, port: target.port, observe: async () => NOT_ACCEPTED, close: async () => undefined };
+    add('one-way.server-needs-cert-and-key', 'skipped', `a live target (${target.host}:${target.port}): its files are not read`);
+  } else try {
     if (!serverVersion.available) throw new ConfigurationError('server.implementation', `${deployment.server.implementation} is not available here: ${serverVersion.hint}`);
     server = await serverImpl.start(settings);
   } catch (error) {
@@ -154,7 +196,7 @@ export async function runGate(deployment: Deployment, policy: Policy): Promise<G
     add('one-way.server-needs-cert-and-key', 'violated', `${deployment.server.implementation} refused the configuration: ${error.message}`, error.field.startsWith('server.') ? error.field : `server.${error.field}`);
     return finish();
   }
-  add('one-way.server-needs-cert-and-key', 'held', `${deployment.server.implementation} serves with certfile and keyfile`, 'server.certfile');
+  if (!target) add('one-way.server-needs-cert-and-key', 'held', `${deployment.server.implementation} serves with certfile and keyfile`, 'server.certfile');
   try {
     const attempt = async (client: ClientImplementation, changes: Partial<ClientSettings>): Promise<Outcome> => (await attemptConnection(server, client, { ...base, ...changes })).outcome;
     const ownRule = deployment.intent === 'mutual' ? 'mutual.client-verifies-server-too' : 'one-way.client-verifies-server';
@@ -222,7 +264,9 @@ export async function runGate(deployment: Deployment, policy: Policy): Promise<G
   function finish(): GateRun {
     return {
       findings,
-      server: { implementation: deployment.server.implementation, version: serverVersion.available ? serverVersion.version : 'not available' },
+      server: target
+        ? { implementation: `live target ${target.host}:${target.port}`, version: 'not known: a running server' }
+        : { implementation: deployment.server.implementation, version: serverVersion.available ? serverVersion.version : 'not available' },
       client: { implementation: deployment.client.implementation, version: clientVersion.available ? clientVersion.version : 'not available' },
       durationMs: Math.round(performance.now() - started),
     };

@@ -7,7 +7,7 @@
  * - the conformance suite's wall time (serial and --parallel 2) and peak memory.
  */
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
@@ -126,6 +126,21 @@ async function main(): Promise<void> {
   await closePythonPeer();
   await stopAllProcesses();
   console.log(`the Python peer's start-up (Python + eventlet + requests), paid once per process: ${ms(peerStartMs)}`);
+
+  // The deployment gate, start-up included, for one deployment run by different server implementations
+  const gateDir = mkdtempSync(join(tmpdir(), 'bench-gate-'));
+  const example = readFileSync(join(ROOT, 'examples', 'mutual-ok', 'deployment.yaml'), 'utf8').replace(/\.\.\/\.\.\/certs\//g, `${join(ROOT, 'certs')}/`);
+  const gateTimes: string[] = [];
+  for (const implementation of ['node', 'nginx', 'python-eventlet']) {
+    if (!servers.some((s) => s.name === implementation)) continue;
+    const file = join(gateDir, `${implementation}.yaml`);
+    writeFileSync(file, example.replace('implementation: node', `implementation: ${implementation}`));
+    const started = performance.now();
+    const run = spawnSync(process.execPath, ['--require', 'ts-node/register/transpile-only', 'bin/conformance.ts', '--deployment', file, '--reports', join(gateDir, implementation)], { cwd: ROOT, encoding: 'utf8' });
+    gateTimes.push(`${implementation} ${ms(performance.now() - started)} (exit ${run.status})`);
+  }
+  rmSync(gateDir, { recursive: true, force: true });
+  console.log(`\ngate        one mutual deployment, wall time with start-up: ${gateTimes.join(', ')}   goal: node ≤ 5000 ms`);
 
   // The suite, every available pair
   const serial = runSuite([]);

@@ -12,26 +12,19 @@ import { chmodSync, existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ConfigurationError } from '../errors';
 import { spawnTracked } from '../processes';
-import { parseSslVersion, TLS_VERSIONS, versionRange, type ServerSettings } from '../vocabulary';
-import { NODE_TLS_VERSION, refuseNpn } from './node-server';
-import { sortServerError } from './openssl-server';
+import type { ServerSettings } from '../vocabulary';
+import { NODE_TLS_VERSION } from './node-server';
+import { sortServerErrors } from './openssl-server';
 import { checkServerFiles } from './pem-files';
-import { freePort, isListening, stopAndRemove, Tail, temporaryDirectory, waitUntilReady } from './process-server';
-import { NOT_ACCEPTED, type Availability, type RawError, type RunningServer, type ServerImplementation, type ServerObservation } from './types';
+import { freePort, isListening, quote, stopAndRemove, Tail, temporaryDirectory, versionsToList, waitUntilReady } from './process-server';
+import { NOT_ACCEPTED, type Availability, type RunningServer, type ServerImplementation, type ServerObservation } from './types';
 
 const APACHE = process.env.TLS_CONFORMANCE_APACHE ?? '/usr/sbin/apache2';
 const MODULES = process.env.TLS_CONFORMANCE_APACHE_MODULES ?? '/usr/lib/apache2/modules';
 const VERIFY_CLIENT = { CERT_NONE: 'none', CERT_OPTIONAL: 'optional', CERT_REQUIRED: 'require' } as const;
 
-function quote(value: string): string {
-  return `"${value.replace(/(["\\])/g, '\\$1')}"`;
-}
-
 export function apacheConfig(settings: ServerSettings, directory: string, port: number): string {
-  const ssl = parseSslVersion(settings.ssl_version);
-  if ('problem' in ssl) throw new ConfigurationError('ssl_version', ssl.problem);
-  const range = versionRange(ssl.constant, settings.minimum_version, settings.maximum_version);
-  refuseNpn(settings);
+  const versions = versionsToList(settings);
   const alpn = settings.alpn_protocols?.join(',');
   // Apache agrees on ALPN from its Protocols directive; h2 would need mod_http2, which this configuration does not load.
   if (alpn !== undefined && alpn !== 'http/1.1') {
@@ -61,9 +54,7 @@ export function apacheConfig(settings: ServerSettings, directory: string, port: 
     ...(settings.keyfile ? [`SSLCertificateKeyFile ${quote(settings.keyfile)}`] : []),
     ...(settings.ca_certs ? [`SSLCACertificateFile ${quote(settings.ca_certs)}`] : []),
     ...(settings.cert_reqs ? [`SSLVerifyClient ${VERIFY_CLIENT[settings.cert_reqs]}`, 'SSLVerifyDepth 9'] : []),
-    ...(range.min || range.max
-      ? [`SSLProtocol -all ${TLS_VERSIONS.slice(TLS_VERSIONS.indexOf(range.min ?? 'TLSv1_2'), TLS_VERSIONS.indexOf(range.max ?? 'TLSv1_3') + 1).map((v) => `+${NODE_TLS_VERSION[v]}`).join(' ')}`]
-      : []),
+    ...(versions ? [`SSLProtocol -all ${versions.map((v) => `+${NODE_TLS_VERSION[v]}`).join(' ')}`] : []),
     ...(settings.ciphers ? [`SSLCipherSuite ${quote(settings.ciphers)}`] : []),
     ...(alpn ? ['Protocols http/1.1'] : []),
   ];
@@ -78,13 +69,9 @@ export function observeApache(text: string): ServerObservation {
   const verification = /Certificate Verification: Error \(\d+\): ([^\n]+)/.exec(text)?.[1]?.trim() ?? null;
   const dropped = /Connection reset by peer|AH02008: SSL library error \d+ in handshake/.exec(text);
   if (!access && library.length === 0 && !verification && !dropped) return NOT_ACCEPTED;
-  let rejection: RawError | null = null;
-  const errors: RawError[] = [];
-  for (const line of library) {
-    const sorted = sortServerError(line);
-    rejection ??= sorted.rejection;
-    if (sorted.error) errors.push(sorted.error);
-  }
+  const sorted = sortServerErrors(library);
+  const errors = sorted.errors;
+  let rejection = sorted.rejection;
   if (verification && !rejection) rejection = { code: 'verify', message: `apache: certificate verification: ${verification}` };
   if (!access) return { ...NOT_ACCEPTED, accepted: true, verificationError: verification, rejection, errors };
   const [, , protocol, cipher, , subject, request, status] = access;

@@ -13,24 +13,17 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ConfigurationError } from '../errors';
 import { spawnTracked } from '../processes';
-import { parseSslVersion, TLS_VERSIONS, versionRange, type ServerSettings } from '../vocabulary';
-import { NODE_TLS_VERSION, refuseNpn } from './node-server';
-import { sortServerError } from './openssl-server';
+import type { ServerSettings } from '../vocabulary';
+import { NODE_TLS_VERSION } from './node-server';
+import { sortServerErrors } from './openssl-server';
 import { checkServerFiles } from './pem-files';
-import { freePort, isListening, stopAndRemove, Tail, temporaryDirectory, waitUntilReady } from './process-server';
-import { NOT_ACCEPTED, type Availability, type RawError, type RunningServer, type ServerImplementation, type ServerObservation } from './types';
+import { freePort, isListening, quote, stopAndRemove, Tail, temporaryDirectory, versionsToList, waitUntilReady } from './process-server';
+import { NOT_ACCEPTED, type Availability, type RunningServer, type ServerImplementation, type ServerObservation } from './types';
 
 const VERIFY_CLIENT = { CERT_NONE: 'off', CERT_OPTIONAL: 'optional', CERT_REQUIRED: 'on' } as const;
 
-function quote(value: string): string {
-  return `"${value.replace(/(["\\])/g, '\\$1')}"`;
-}
-
 export function nginxConfig(settings: ServerSettings, directory: string, port: number): string {
-  const ssl = parseSslVersion(settings.ssl_version);
-  if ('problem' in ssl) throw new ConfigurationError('ssl_version', ssl.problem);
-  const range = versionRange(ssl.constant, settings.minimum_version, settings.maximum_version);
-  refuseNpn(settings);
+  const versions = versionsToList(settings);
   const alpn = settings.alpn_protocols?.join(',');
   // nginx chooses ALPN itself: http/1.1 for HTTPS, and h2 first when http2 is on.
   if (alpn !== undefined && alpn !== 'http/1.1' && alpn !== 'h2,http/1.1') {
@@ -42,9 +35,7 @@ export function nginxConfig(settings: ServerSettings, directory: string, port: n
     ...(settings.certfile ? [`ssl_certificate ${quote(settings.certfile)};`, `ssl_certificate_key ${quote(settings.keyfile ?? settings.certfile)};`] : []),
     ...(settings.ca_certs ? [`ssl_client_certificate ${quote(settings.ca_certs)};`] : []),
     ...(settings.cert_reqs ? [`ssl_verify_client ${VERIFY_CLIENT[settings.cert_reqs]};`, 'ssl_verify_depth 9;'] : []),
-    ...(range.min || range.max
-      ? [`ssl_protocols ${TLS_VERSIONS.slice(TLS_VERSIONS.indexOf(range.min ?? 'TLSv1_2'), TLS_VERSIONS.indexOf(range.max ?? 'TLSv1_3') + 1).map((v) => NODE_TLS_VERSION[v]).join(' ')};`]
-      : []),
+    ...(versions ? [`ssl_protocols ${versions.map((v) => NODE_TLS_VERSION[v]).join(' ')};`] : []),
     ...(settings.ciphers ? [`ssl_ciphers ${quote(settings.ciphers)};`] : []),
     'location / { return 200 "hello from nginx\\n"; }',
   ];
@@ -82,13 +73,7 @@ export function observeNginx(text: string): ServerObservation {
   const handshakeErrors = [...text.matchAll(/SSL_do_handshake\(\) failed \(SSL: ([^)]*(?:\([^)]*\))?[^)]*)\)/g)].map((m) => m[1]!);
   const dropped = /peer closed connection in SSL handshake|client (closed|prematurely closed) connection/.exec(text);
   if (!access && handshakeErrors.length === 0 && !dropped) return NOT_ACCEPTED;
-  let rejection: RawError | null = null;
-  const errors: RawError[] = [];
-  for (const line of handshakeErrors) {
-    const sorted = sortServerError(line);
-    rejection ??= sorted.rejection;
-    if (sorted.error) errors.push(sorted.error);
-  }
+  const { rejection, errors } = sortServerErrors(handshakeErrors);
   if (dropped) errors.push({ message: dropped[0] });
   if (!access) {
     return { ...NOT_ACCEPTED, accepted: true, rejection, errors };

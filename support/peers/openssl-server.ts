@@ -31,6 +31,18 @@ export function sortServerError(line: string): { rejection: RawError | null; err
   return { rejection: raw, error: null };
 }
 
+/** Sort a server program's error lines into its refusal (the first) and the rest of the evidence. */
+export function sortServerErrors(lines: readonly string[]): { rejection: RawError | null; errors: RawError[] } {
+  let rejection: RawError | null = null;
+  const errors: RawError[] = [];
+  for (const line of lines) {
+    const sorted = sortServerError(line);
+    rejection ??= sorted.rejection;
+    if (sorted.error) errors.push(sorted.error);
+  }
+  return { rejection, errors };
+}
+
 export function opensslVersion(): Promise<Availability> {
   return new Promise((resolve) => {
     execFile('openssl', ['version'], { timeout: 5000 }, (error, stdout) => {
@@ -69,14 +81,7 @@ function argumentsFor(settings: ServerSettings): string[] {
 export function observeStateLines(text: string): ServerObservation {
   if (!/before SSL initialization/.test(text)) return NOT_ACCEPTED;
   const lines = text.split('\n');
-  const errorLines = lines.filter((line) => /:error:/.test(line));
-  let rejection: RawError | null = null;
-  const errors: RawError[] = [];
-  for (const line of errorLines) {
-    const sorted = sortServerError(line);
-    rejection ??= sorted.rejection;
-    if (sorted.error) errors.push(sorted.error);
-  }
+  const { rejection, errors } = sortServerErrors(lines.filter((line) => /:error:/.test(line)));
   const verify = /verify error:num=\d+:(.+)/.exec(text)?.[1]?.trim() ?? null;
   const subject = /^depth=0 (.+)$/m.exec(text)?.[1];
   const failed = /SSL_accept:error in/.test(text);

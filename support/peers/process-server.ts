@@ -10,7 +10,29 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { ChildProcess } from 'node:child_process';
+import { ConfigurationError } from '../errors';
 import { stopProcess } from '../processes';
+import { parseSslVersion, TLS_VERSIONS, versionRange, type ServerSettings, type TlsVersion } from '../vocabulary';
+import { refuseNpn } from './node-server';
+
+/** A value in double quotes, for nginx and Apache configuration files. */
+export function quote(value: string): string {
+  return `"${value.replace(/(["\\])/g, '\\$1')}"`;
+}
+
+/**
+ * The TLS versions a configuration file must list, from ssl_version and the
+ * version bounds; null when the settings leave the program's default. Also
+ * refuses what no configuration file can say (ssl_version as a string, NPN).
+ */
+export function versionsToList(settings: ServerSettings): TlsVersion[] | null {
+  const ssl = parseSslVersion(settings.ssl_version);
+  if ('problem' in ssl) throw new ConfigurationError('ssl_version', ssl.problem);
+  refuseNpn(settings);
+  const range = versionRange(ssl.constant, settings.minimum_version, settings.maximum_version);
+  if (!range.min && !range.max) return null;
+  return TLS_VERSIONS.slice(TLS_VERSIONS.indexOf(range.min ?? 'TLSv1_2'), TLS_VERSIONS.indexOf(range.max ?? 'TLSv1_3') + 1);
+}
 
 export function temporaryDirectory(prefix: string): string {
   return mkdtempSync(join(tmpdir(), `tls-conformance-${prefix}-`));

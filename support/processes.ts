@@ -7,6 +7,12 @@ import { spawn, type ChildProcess, type SpawnOptions } from 'node:child_process'
 
 const running = new Set<ChildProcess>();
 let installed = false;
+/** Set once the run is being interrupted: a scenario still running must not start a process nobody will reap. */
+let refusing = false;
+
+export function refuseNewProcesses(): void {
+  refusing = true;
+}
 
 function killAll(signal: NodeJS.Signals = 'SIGTERM'): void {
   for (const child of running) {
@@ -23,14 +29,13 @@ function install(): void {
   installed = true;
   process.on('exit', () => killAll('SIGKILL'));
   // In Cucumber's workers nothing else handles these; the command line installs its own first.
-  let stopping = false;
   for (const signal of ['SIGINT', 'SIGTERM'] as const) {
     if (process.listenerCount(signal) === 0) {
       // `on`, not `once`: the same signal often arrives twice (to the process group, and passed on by the
       // command line); a second one must not end the process before its children are reaped.
       process.on(signal, () => {
-        if (stopping) return;
-        stopping = true;
+        if (refusing) return;
+        refuseNewProcesses();
         void stopAllProcesses().finally(() => process.exit(signal === 'SIGINT' ? 130 : 143));
       });
     }
@@ -39,6 +44,7 @@ function install(): void {
 
 export function spawnTracked(command: string, args: readonly string[], options: SpawnOptions = {}): ChildProcess {
   install();
+  if (refusing) throw new Error('the run is being interrupted: no new process is started');
   const child = spawn(command, args, { stdio: ['pipe', 'pipe', 'pipe'], ...options });
   running.add(child);
   child.once('exit', () => running.delete(child));
@@ -60,7 +66,8 @@ export function stopProcess(child: ChildProcess, graceMs = 2000): Promise<void> 
 }
 
 export async function stopAllProcesses(): Promise<void> {
-  await Promise.all([...running].map((child) => stopProcess(child)));
+  // Until none is left: a process started while the others were stopping is stopped too.
+  while (running.size > 0) await Promise.all([...running].map((child) => stopProcess(child)));
 }
 
 export function runningProcessCount(): number {

@@ -4,6 +4,7 @@
  * on to every child, wait (briefly) until they are gone and reaped, then exit.
  */
 import { readdirSync, readFileSync } from 'node:fs';
+import { refuseNewProcesses } from '../processes';
 
 const GRACE_MS = 3000;
 
@@ -23,6 +24,8 @@ function childPids(): number[] {
 export function exitCleanlyOnSignals(onSignal: (signal: NodeJS.Signals) => void): void {
   const handle = async (signal: NodeJS.Signals): Promise<void> => {
     onSignal(signal);
+    // Scenarios running in this process (without --parallel) must not start new peers from now on.
+    refuseNewProcesses();
     for (const pid of childPids()) {
       try {
         process.kill(pid, signal);

@@ -36,7 +36,7 @@ function install(): void {
       process.on(signal, () => {
         if (refusing) return;
         refuseNewProcesses();
-        void stopAllProcesses().finally(() => process.exit(signal === 'SIGINT' ? 130 : 143));
+        void stopAllProcesses(1000).finally(() => process.exit(signal === 'SIGINT' ? 130 : 143));
       });
     }
   }
@@ -65,9 +65,9 @@ export function stopProcess(child: ChildProcess, graceMs = 2000): Promise<void> 
   });
 }
 
-export async function stopAllProcesses(): Promise<void> {
+export async function stopAllProcesses(graceMs = 2000): Promise<void> {
   // Until none is left: a process started while the others were stopping is stopped too.
-  while (running.size > 0) await Promise.all([...running].map((child) => stopProcess(child)));
+  while (running.size > 0) await Promise.all([...running].map((child) => stopProcess(child, graceMs)));
 }
 
 export function runningProcessCount(): number {

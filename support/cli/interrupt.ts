@@ -6,7 +6,8 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { refuseNewProcesses } from '../processes';
 
-const GRACE_MS = 3000;
+/** Longer than a worker needs to stop its own children (processes.ts gives each one second), so that it can reap them. */
+const GRACE_MS = 8000;
 
 function childPids(): number[] {
   const pids: number[] = [];

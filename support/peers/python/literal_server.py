@@ -14,6 +14,7 @@ JSON lines: {"ready": port}, {"log": line} for what eventlet.wsgi logs, and
 """
 import json
 import os
+import signal
 import ssl
 import sys
 import warnings
@@ -48,6 +49,7 @@ def constant(expression, default):
 
 
 def main():
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
     settings = json.loads(sys.argv[1])
     sock = eventlet.listen(('127.0.0.1', 0))
     socket = ssl.wrap_socket(sock=sock, keyfile=settings.get('keyfile'), certfile=settings.get('certfile'),

@@ -15,8 +15,13 @@ module; only the I/O is cooperative. Document 000's server written literally
 (stdlib ssl on an eventlet socket, nothing patched) is run by
 `literal_server.py` instead, in a process of its own.
 """
+import signal
+
 import eventlet
 
+# Ctrl-C and a stop end this process at once (no KeyboardInterrupt unwinding through eventlet's hub):
+# the harness waits for it to be gone before it exits itself.
+signal.signal(signal.SIGINT, signal.SIG_DFL)
 eventlet.monkey_patch()
 
 import base64  # noqa: E402

@@ -101,8 +101,13 @@ export class Tail {
 /** Wait until a program's output or a file says it is ready, or fail with what it said. */
 export async function waitUntilReady(child: ChildProcess, tail: Tail, ready: () => boolean, what: string, timeoutMs = 10_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
+  // 'close' comes after the last of the program's output: what it said before exiting is then all in the tail.
+  const closed = new Promise<void>((resolve) => child.once('close', () => resolve()));
   while (!ready()) {
-    if (child.exitCode !== null || child.signalCode !== null) throw new Error(`${what} exited: ${tail.peek().trim().split('\n').slice(-3).join(' | ')}`);
+    if (child.exitCode !== null || child.signalCode !== null) {
+      await closed;
+      throw new Error(`${what} exited: ${tail.peek().trim().split('\n').slice(-3).join(' | ')}`);
+    }
     if (Date.now() > deadline) throw new Error(`${what} did not become ready within ${timeoutMs} ms`);
     await new Promise((r) => setTimeout(r, 5));
   }

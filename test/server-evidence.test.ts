@@ -4,6 +4,22 @@ import { describe, it } from 'node:test';
 import { observeApache } from '../support/peers/apache-server';
 import { observeNginx } from '../support/peers/nginx-server';
 import { observeStateLines } from '../support/peers/openssl-server';
+import { onFreePort, PORT_TAKEN, PortTaken } from '../support/peers/process-server';
+
+describe('starting a program on a free port', () => {
+  it('tries another port when the one given out was taken meanwhile', async () => {
+    const tried: number[] = [];
+    const port = await onFreePort(async (candidate) => {
+      tried.push(candidate);
+      if (tried.length < 3) throw new PortTaken();
+      return candidate;
+    });
+    assert.equal(tried.length, 3);
+    assert.equal(port, tried[2]);
+    assert.ok(PORT_TAKEN.test('nginx: [emerg] bind() to 127.0.0.1:4443 failed (98: Address already in use)'));
+    assert.ok(PORT_TAKEN.test('(98)Address already in use: AH00072: make_sock: could not bind to address 127.0.0.1:4443'));
+  });
+});
 
 describe('server evidence from logs and output', () => {
   it('openssl s_server: a refusal, an alert from the client, and a served request', () => {

@@ -16,7 +16,7 @@ import type { ServerSettings } from '../vocabulary';
 import { NODE_TLS_VERSION } from './node-server';
 import { sortServerErrors } from './openssl-server';
 import { checkServerFiles } from './pem-files';
-import { freePort, isListening, quote, stopAndRemove, Tail, temporaryDirectory, versionsToList, waitUntilReady } from './process-server';
+import { isListening, onFreePort, PORT_TAKEN, PortTaken, quote, stopAndRemove, Tail, temporaryDirectory, versionsToList, waitUntilReady } from './process-server';
 import { NOT_ACCEPTED, type Availability, type RunningServer, type ServerImplementation, type ServerObservation } from './types';
 
 const APACHE = process.env.TLS_CONFORMANCE_APACHE ?? '/usr/sbin/apache2';
@@ -118,33 +118,37 @@ export const apacheServer: ServerImplementation = {
   detect: detectApache,
   async start(settings: ServerSettings): Promise<RunningServer> {
     checkServerFiles(settings);
-    const directory = temporaryDirectory('apache');
-    chmodSync(directory, 0o755);
-    mkdirSync(join(directory, 'htdocs'), { mode: 0o755 });
-    writeFileSync(join(directory, 'htdocs', 'index.html'), 'hello from apache\n', { mode: 0o644 });
-    const port = await freePort();
-    writeFileSync(join(directory, 'httpd.conf'), apacheConfig(settings, directory, port));
-    const tail = new Tail([join(directory, 'access.log'), join(directory, 'error.log')]);
-    const child = spawnTracked(APACHE, ['-X', '-d', directory, '-f', join(directory, 'httpd.conf')], { stdio: ['ignore', 'pipe', 'pipe'] });
-    tail.follow(child);
-    try {
-      // Apache opens its port before mod_ssl checks the certificates: ready means the pid file too.
-      await waitUntilReady(child, tail, () => isListening(port) && existsSync(join(directory, 'httpd.pid')), 'apache');
-    } catch {
-      const said = tail.peek();
-      await stopAndRemove(child, directory);
-      throw refusal(said);
-    }
-    tail.take();
-    return {
-      implementation: 'apache',
-      host: '127.0.0.1',
-      port,
-      async observe(_clientPort, settleMs = 1000) {
-        const text = await tail.takeWhen((t) => ACCESS.test(t) || /SSL Library Error|Certificate Verification: Error|Connection reset by peer/.test(t), Math.min(settleMs, 300));
-        return observeApache(text);
-      },
-      close: () => stopAndRemove(child, directory),
-    };
+    return onFreePort((port) => startOn(port, settings));
   },
 };
+
+async function startOn(port: number, settings: ServerSettings): Promise<RunningServer> {
+  const directory = temporaryDirectory('apache');
+  chmodSync(directory, 0o755);
+  mkdirSync(join(directory, 'htdocs'), { mode: 0o755 });
+  writeFileSync(join(directory, 'htdocs', 'index.html'), 'hello from apache\n', { mode: 0o644 });
+  writeFileSync(join(directory, 'httpd.conf'), apacheConfig(settings, directory, port));
+  const tail = new Tail([join(directory, 'access.log'), join(directory, 'error.log')]);
+  const child = spawnTracked(APACHE, ['-X', '-d', directory, '-f', join(directory, 'httpd.conf')], { stdio: ['ignore', 'pipe', 'pipe'] });
+  tail.follow(child);
+  try {
+    // Apache opens its port before mod_ssl checks the certificates: ready means the pid file too.
+    await waitUntilReady(child, tail, () => isListening(port) && existsSync(join(directory, 'httpd.pid')), 'apache');
+  } catch {
+    const said = tail.peek();
+    await stopAndRemove(child, directory);
+    if (PORT_TAKEN.test(said)) throw new PortTaken();
+    throw refusal(said);
+  }
+  tail.take();
+  return {
+    implementation: 'apache',
+    host: '127.0.0.1',
+    port,
+    async observe(_clientPort, settleMs = 1000) {
+      const text = await tail.takeWhen((t) => ACCESS.test(t) || /SSL Library Error|Certificate Verification: Error|Connection reset by peer/.test(t), Math.min(settleMs, 300));
+      return observeApache(text);
+    },
+    close: () => stopAndRemove(child, directory),
+  };
+}

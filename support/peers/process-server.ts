@@ -53,6 +53,22 @@ export function freePort(): Promise<number> {
   });
 }
 
+/** The port given out was taken by someone else before the program bound it. */
+export class PortTaken extends Error {}
+
+export const PORT_TAKEN = /Address already in use|could not bind|bind\(\) to .* failed/;
+
+/** Start a program on a free port, and on another one if the first was taken meanwhile. */
+export async function onFreePort<T>(start: (port: number) => Promise<T>): Promise<T> {
+  for (let tries = 1; ; tries++) {
+    try {
+      return await start(await freePort());
+    } catch (error) {
+      if (!(error instanceof PortTaken) || tries >= 5) throw error instanceof PortTaken ? new Error('no free port could be bound after 5 tries') : error;
+    }
+  }
+}
+
 /** Text appended to a set of files (or a stream) since it was last read. */
 export class Tail {
   private readonly offsets = new Map<string, number>();

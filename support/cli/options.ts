@@ -17,6 +17,7 @@ export interface Options {
   readonly keylog: string | null;
   readonly deployment: string | null;
   readonly target: string | null;
+  readonly compare: string | null;
   readonly debug: boolean;
   readonly help: boolean;
 }
@@ -36,6 +37,7 @@ Options:
                      (also when TLS_CONFORMANCE_REQUIRE_ALL=1, as CI sets it)
   --parallel <n>     run scenarios in n worker processes
   --reports <dir>    where reports go (default reports/)
+  --compare <file>   an earlier matrix.json: mark the cells whose outcome changed since
   --keylog <file>    write the run's TLS secrets there, in the NSS key log format (for Wireshark)
   --deployment <file>  the CI gate: start the deployment's own server with its own files and check it
                      (see examples/ and the README); reports gate.json, gate.junit.xml, gate.md
@@ -46,7 +48,7 @@ Options:
 
 Exit status: 0 every rule holds, 1 a rule is violated, 2 the harness or its input is broken.`;
 
-const WITH_VALUE = new Set(['--rule', '--tags', '--name', '--servers', '--clients', '--parallel', '--reports', '--keylog', '--deployment', '--target']);
+const WITH_VALUE = new Set(['--rule', '--tags', '--name', '--servers', '--clients', '--parallel', '--reports', '--keylog', '--deployment', '--target', '--compare']);
 const ALIASES: Record<string, string> = { '--server': '--servers', '--client': '--clients' };
 
 export function parseOptions(argv: readonly string[]): Options {
@@ -105,6 +107,7 @@ export function parseOptions(argv: readonly string[]): Options {
     keylog: values.get('--keylog') ?? null,
     deployment: values.get('--deployment') ?? null,
     target: values.get('--target') ?? null,
+    compare: values.get('--compare') ?? null,
     debug,
     help,
   };

@@ -5,17 +5,18 @@
  * violated, 2 the harness or its input is broken).
  */
 import { loadConfiguration, runCucumber } from '@cucumber/cucumber/api';
-import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, relative, resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { Writable } from 'node:stream';
 import { errorText, HarnessInputError } from '../errors';
 import { detectImplementations } from '../peers/registry';
 import { ensurePki, PROJECT_ROOT } from '../pki/store';
-import { buildMatrix, writeMatrix } from '../report/matrix';
+import { buildMatrix, compareMatrices, writeMatrix, type Matrix, type MatrixRow } from '../report/matrix';
 import { RunCollector, type ScenarioResult } from '../report/run-collector';
 import { parseOptions, tagExpression, USAGE, type Options } from './options';
 import { runGateCommand } from './gate-command';
+import { Progress } from './progress';
 import { printSummary } from './summary';
 
 export interface Io {
@@ -25,9 +26,6 @@ export interface Io {
 
 /** Support code Cucumber loads, in every worker. */
 const SUPPORT = ['support/world.ts', 'support/parameter-types.ts', 'support/hooks.ts', 'steps/**/*.ts'].map((p) => join(PROJECT_ROOT, p));
-
-const PROGRESS_MARK = (result: ScenarioResult): string =>
-  result.skipped ? '-' : result.passed ? '.' : result.failure?.kind === 'violation' ? 'F' : 'E';
 
 export async function runConformance(argv: readonly string[], io: Io = process): Promise<number> {
   const started = performance.now();
@@ -76,13 +74,20 @@ export async function runConformance(argv: readonly string[], io: Io = process):
   } else {
     delete process.env.SSLKEYLOGFILE; // a variable left in the environment must not leak secrets into a file nobody asked for
   }
+  let previous: Matrix | undefined;
+  if (options.compare) {
+    try {
+      previous = JSON.parse(readFileSync(options.compare, 'utf8')) as Matrix;
+      if (!Array.isArray(previous.rows)) throw new Error('no rows');
+    } catch (error) {
+      return fail(`--compare ${options.compare}: not a matrix.json of this harness (${errorText(error)})`);
+    }
+  }
   const reports = resolve(options.reports);
   mkdirSync(reports, { recursive: true });
   const collector = new RunCollector();
-  let marks = 0;
-  collector.onScenarioFinished = (result) => {
-    io.stdout.write(PROGRESS_MARK(result) + (++marks % 72 === 0 ? '\n' : ''));
-  };
+  const progress = new Progress(io.stdout);
+  collector.onScenarioFinished = (result) => progress.scenario(result, collector.plannedScenarios);
   try {
     const { runConfiguration } = await loadConfiguration({
       file: false,
@@ -104,20 +109,24 @@ export async function runConformance(argv: readonly string[], io: Io = process):
     const cucumberLog = options.debug ? (io.stderr as Writable) : silent;
     await runCucumber(runConfiguration, { cwd: process.cwd(), stdout: silent, stderr: cucumberLog }, (envelope) => collector.accept(envelope));
   } catch (error) {
-    if (marks) io.stdout.write('\n');
+    progress.done();
     const text = errorText(error).split('\n')[0];
     return fail(error instanceof HarnessInputError ? text! : `cannot run the features: ${text}`);
   }
-  if (marks) io.stdout.write('\n');
+  progress.done();
 
   const results = collector.results();
+  const reportStarted = performance.now();
   const matrix = buildMatrix(results, implementations);
-  writeMatrix(reports, matrix);
+  const changes = previous ? compareMatrices(matrix, previous) : new Map<MatrixRow, string>();
+  writeMatrix(reports, matrix, changes);
+  const reportMs = Math.round(performance.now() - reportStarted);
   const wallMs = Math.round(performance.now() - started);
   writeFileSync(
     join(reports, 'run.json'),
-    JSON.stringify({ wallMs, peakRssKb: process.resourceUsage().maxRSS, scenarios: results.length, combinations: matrix.rows.length, parallel: options.parallel }, null, 2) + '\n',
+    JSON.stringify({ wallMs, reportMs, peakRssKb: process.resourceUsage().maxRSS, scenarios: results.length, combinations: matrix.rows.length, parallel: options.parallel }, null, 2) + '\n',
   );
+  if (previous) io.stdout.write(`compared with ${options.compare}: ${changes.size} cell${changes.size === 1 ? '' : 's'} changed${changes.size ? ', listed in matrix.md and marked Δ in index.html' : ''}\n`);
 
   const broken = [...collector.sourceErrors, ...brokenLines(results, options.debug)];
   if (broken.length) {

@@ -10,8 +10,10 @@ import { join } from 'node:path';
 import type { Outcome } from '../outcome/vocabulary';
 import type { Check } from '../pairs';
 import type { Chosen, Missing } from '../peers/registry';
+import type { CertificateSummary } from '../peers/types';
 import { findRule } from '../rules';
 import type { ObserverSummary } from './attempt-record';
+import { gridHtml } from './grid';
 import { RULES_DOC } from './rules-doc';
 import type { ScenarioResult } from './run-collector';
 
@@ -33,6 +35,8 @@ export interface MatrixRow {
   readonly evidence: Outcome['evidence'] | null;
   /** What a passive observer saw, and what the server's key decrypted, where the scenario had one. */
   readonly observer?: ObserverSummary;
+  /** The certificates each end presented (subject, issuer, validity, subjectAltName; never a key). */
+  readonly certificates: { readonly server: CertificateSummary | null; readonly client: CertificateSummary | null };
   readonly durationMs: number | null;
 }
 
@@ -76,7 +80,7 @@ export function buildMatrix(
       for (const check of attempt.checks) {
         if (check.staleDeviation) staleDeviations.push({ id: check.staleDeviation, server: attempt.server.implementation, client: attempt.client.implementation, location: `${result.uri}:${result.line}` });
       }
-      const { evidence, serverCertificate: _s, clientCertificate: _c, ...outcome } = attempt.outcome ?? ({} as Outcome);
+      const { evidence, serverCertificate, clientCertificate, ...outcome } = attempt.outcome ?? ({} as Outcome);
       rows.push({
         rules: result.ruleIds,
         scenario: result.name,
@@ -90,6 +94,7 @@ export function buildMatrix(
         outcome: attempt.outcome ? outcome : null,
         evidence: attempt.outcome ? evidence : null,
         ...(attempt.observer ? { observer: attempt.observer } : {}),
+        certificates: { server: serverCertificate ?? null, client: clientCertificate ?? null },
         durationMs: attempt.outcome?.durationMs ?? null,
       });
     }
@@ -142,7 +147,35 @@ function deviationNote(row: MatrixRow): string {
   return reasons.join(' ');
 }
 
-export function matrixMarkdown(matrix: Matrix): string {
+/** Compact enough for a pull-request comment: a table per pair, then only what needs a look. */
+export function matrixMarkdown(matrix: Matrix, changes: ReadonlyMap<MatrixRow, string> = new Map()): string {
+  const s = matrix.summary;
+  const escape = (text: string): string => text.replace(/\|/g, '\\|');
+  const pairs = new Map<string, MatrixRow[]>();
+  for (const row of matrix.rows) pairs.set(`${row.server.implementation} × ${row.client.implementation}`, [...(pairs.get(`${row.server.implementation} × ${row.client.implementation}`) ?? []), row]);
+  const count = (rows: MatrixRow[], verdict: RowVerdict): number => rows.filter((r) => r.verdict === verdict).length;
+  const attention = matrix.rows.filter((r) => r.verdict !== 'as expected' && r.verdict !== 'expected deviation');
+  return [
+    '# TLS conformance',
+    '',
+    `${s.combinations} combinations: ${s.connected} connected, ${s.disconnected} disconnected; ${s.asExpected} ✔ as expected, ${s.deviations} ≈ expected deviations, ${s.violated} ✘ violated.`,
+    '',
+    '| server × client | ✔ | ≈ | ✘ | ⚠ | Δ |',
+    '|---|---|---|---|---|---|',
+    ...[...pairs].map(([pair, rows]) => `| ${pair} | ${count(rows, 'as expected')} | ${count(rows, 'expected deviation')} | ${count(rows, 'violated')} | ${count(rows, 'broken input') + count(rows, 'harness error')} | ${rows.filter((r) => changes.has(r)).length} |`),
+    '',
+    ...matrix.implementations.missing.map((m) => `Skipped ${m.end} ${m.name}: ${m.hint}.`),
+    ...matrix.staleDeviations.map((d) => `Deviation ${d.id} no longer happens for ${d.server} × ${d.client} (${d.location}).`),
+    ...(attention.length ? ['', '**Violated or broken**', '', '| | rule | pair | expected | actual |', '|---|---|---|---|---|', ...attention.slice(0, 50).map((r) => `| ${SYMBOL[r.verdict]} | ${r.rules.join(' ')} | ${r.server.implementation} × ${r.client.implementation} | ${escape(r.expected)} | ${escape(r.actual)} |`), ...(attention.length > 50 ? [`… and ${attention.length - 50} more in matrix.json`] : [])] : []),
+    ...(changes.size ? ['', '**Changed since the compared run**', '', ...[...changes].slice(0, 50).map(([r, was]) => `- ${r.location} ${r.server.implementation} × ${r.client.implementation}: ${escape(was)} → ${escape(r.actual)}`)] : []),
+    '',
+    'Every cell, with both ends\' evidence: `reports/index.html`; data: `reports/matrix.json`.',
+    '',
+  ].join('\n');
+}
+
+/** The full table, one row per combination and pair (reports/matrix-full.md). */
+export function matrixFullMarkdown(matrix: Matrix): string {
   const s = matrix.summary;
   const escape = (text: string): string => text.replace(/\|/g, '\\|');
   const lines = [
@@ -218,9 +251,24 @@ ${rows}
 `;
 }
 
-export function writeMatrix(dir: string, matrix: Matrix): void {
+/** Cells whose outcome differs from the same combination and pair in an earlier matrix.json: what it was. */
+export function compareMatrices(current: Matrix, previous: Matrix): Map<MatrixRow, string> {
+  const key = (r: MatrixRow): string => `${r.location} ${r.server.implementation} ${r.client.implementation}`;
+  const summary = (r: MatrixRow): string => (r.outcome ? `${r.outcome.verdict} ${r.outcome.reason ?? ''} ${r.outcome.phase ?? ''}`.trim() : r.actual);
+  const before = new Map(previous.rows.map((r) => [key(r), r]));
+  const changes = new Map<MatrixRow, string>();
+  for (const row of current.rows) {
+    const old = before.get(key(row));
+    if (old && (summary(old) !== summary(row) || old.verdict !== row.verdict)) changes.set(row, `${old.verdict}: ${summary(old)}`);
+  }
+  return changes;
+}
+
+export function writeMatrix(dir: string, matrix: Matrix, changes: ReadonlyMap<MatrixRow, string> = new Map()): void {
   mkdirSync(dir, { recursive: true });
-  writeFileSync(join(dir, 'matrix.json'), JSON.stringify(matrix, null, 2) + '\n');
-  writeFileSync(join(dir, 'matrix.md'), matrixMarkdown(matrix));
+  writeFileSync(join(dir, 'matrix.json'), JSON.stringify(changes.size ? { ...matrix, changed: [...changes].map(([r, was]) => ({ location: r.location, server: r.server.implementation, client: r.client.implementation, was, now: r.actual })) } : matrix, null, 2) + '\n');
+  writeFileSync(join(dir, 'matrix.md'), matrixMarkdown(matrix, changes));
+  writeFileSync(join(dir, 'matrix-full.md'), matrixFullMarkdown(matrix));
   writeFileSync(join(dir, 'matrix.html'), matrixHtml(matrix));
+  writeFileSync(join(dir, 'index.html'), gridHtml(matrix, changes));
 }

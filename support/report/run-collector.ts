@@ -35,6 +35,10 @@ export class RunCollector {
   private readonly skipped = new Set<string>();
   private readonly attempts = new Map<string, AttemptRecord[]>();
   private readonly finished: string[] = [];
+  /** How many scenarios the run will execute (known once Cucumber has planned them). */
+  get plannedScenarios(): number {
+    return this.testCases.size;
+  }
   /** Problems found before any scenario ran (unparsable feature files). */
   readonly sourceErrors: string[] = [];
   /** Called with each scenario as it finishes (progress output). */

@@ -42,9 +42,13 @@ function conformance(args: readonly string[], options: { interruptAfterFirstScen
     });
     let stdout = '';
     let stderr = '';
+    let interrupted = false;
     child.stdout.on('data', (chunk) => {
       stdout += chunk;
-      if (options.interruptAfterFirstScenario && /[.FE]/.test(stdout)) process.kill(-child.pid!, 'SIGINT');
+      if (options.interruptAfterFirstScenario && /^progress: /m.test(stdout) && !interrupted) {
+        interrupted = true;
+        process.kill(-child.pid!, 'SIGINT');
+      }
     });
     child.stderr.on('data', (chunk) => (stderr += chunk));
     child.on('close', async (code, signal) => {

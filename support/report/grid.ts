@@ -8,19 +8,10 @@
  */
 import { findRule } from '../rules';
 import type { Matrix, MatrixRow, RowVerdict } from './matrix';
+import { html, SYMBOL } from './marks';
 import { RULES_DOC } from './rules-doc';
 
 type CellVerdict = RowVerdict | 'skipped';
-
-const SYMBOL: Record<CellVerdict, string> = {
-  'as expected': '✔',
-  'expected deviation': '≈',
-  violated: '✘',
-  'not checked': '?',
-  'broken input': '⚠',
-  'harness error': '⚠',
-  skipped: '–',
-};
 const CLASS: Record<CellVerdict, string> = {
   'as expected': 'ok',
   'expected deviation': 'dev',
@@ -30,10 +21,6 @@ const CLASS: Record<CellVerdict, string> = {
   'harness error': 'broken',
   skipped: 'skip',
 };
-
-function html(text: string): string {
-  return text.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
-}
 
 const PHASE: Record<string, string> = { handshake: 'hs', 'first read': 'read', http: 'http' };
 

@@ -14,6 +14,7 @@ import type { CertificateSummary } from '../peers/types';
 import { findRule } from '../rules';
 import type { ObserverSummary } from './attempt-record';
 import { gridHtml } from './grid';
+import { html, SYMBOL } from './marks';
 import { RULES_DOC } from './rules-doc';
 import type { ScenarioResult } from './run-collector';
 
@@ -133,15 +134,6 @@ function actualShort(row: MatrixRow): string {
   return `${o.verdict}: ${o.reason}, at ${o.phase}${o.alert ? `, alert ${o.alert.code}` : ', no alert'}`;
 }
 
-const SYMBOL: Record<RowVerdict, string> = {
-  'as expected': '✔',
-  'expected deviation': '≈',
-  violated: '✘',
-  'not checked': '?',
-  'broken input': '⚠',
-  'harness error': '⚠',
-};
-
 function deviationNote(row: MatrixRow): string {
   const reasons = [...new Set(row.checks.filter((c) => c.deviation).map((c) => `${c.deviation!.id}: ${c.deviation!.reason}`))];
   return reasons.join(' ');
@@ -200,10 +192,6 @@ export function matrixFullMarkdown(matrix: Matrix): string {
     '',
   ];
   return lines.join('\n');
-}
-
-function html(text: string): string {
-  return text.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
 }
 
 export function matrixHtml(matrix: Matrix): string {

@@ -8,15 +8,14 @@
  * cipher, SSL_CLIENT_VERIFY, status) and its error log (LogLevel ssl:info).
  */
 import { execFile } from 'node:child_process';
-import { chmodSync, existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ConfigurationError } from '../errors';
-import { spawnTracked } from '../processes';
 import type { ServerSettings } from '../vocabulary';
 import { NODE_TLS_VERSION } from './node-server';
 import { sortServerErrors } from './openssl-server';
 import { checkServerFiles } from './pem-files';
-import { isListening, onFreePort, PORT_TAKEN, PortTaken, quote, stopAndRemove, Tail, temporaryDirectory, versionsToList, waitUntilReady } from './process-server';
+import { onFreePort, quote, startLoggingServer, temporaryDirectory, versionsToList } from './process-server';
 import { NOT_ACCEPTED, type Availability, type RunningServer, type ServerImplementation, type ServerObservation } from './types';
 
 const APACHE = process.env.TLS_CONFORMANCE_APACHE ?? '/usr/sbin/apache2';
@@ -122,33 +121,23 @@ export const apacheServer: ServerImplementation = {
   },
 };
 
-async function startOn(port: number, settings: ServerSettings): Promise<RunningServer> {
+function startOn(port: number, settings: ServerSettings): Promise<RunningServer> {
   const directory = temporaryDirectory('apache');
   chmodSync(directory, 0o755);
   mkdirSync(join(directory, 'htdocs'), { mode: 0o755 });
   writeFileSync(join(directory, 'htdocs', 'index.html'), 'hello from apache\n', { mode: 0o644 });
   writeFileSync(join(directory, 'httpd.conf'), apacheConfig(settings, directory, port));
-  const tail = new Tail([join(directory, 'access.log'), join(directory, 'error.log')]);
-  const child = spawnTracked(APACHE, ['-X', '-d', directory, '-f', join(directory, 'httpd.conf')], { stdio: ['ignore', 'pipe', 'pipe'] });
-  tail.follow(child);
-  try {
-    // Apache opens its port before mod_ssl checks the certificates: ready means the pid file too.
-    await waitUntilReady(child, tail, () => isListening(port) && existsSync(join(directory, 'httpd.pid')), 'apache');
-  } catch {
-    const said = tail.peek();
-    await stopAndRemove(child, directory);
-    if (PORT_TAKEN.test(said)) throw new PortTaken();
-    throw refusal(said);
-  }
-  tail.take();
-  return {
+  return startLoggingServer({
     implementation: 'apache',
-    host: '127.0.0.1',
+    command: APACHE,
+    args: ['-X', '-d', directory, '-f', join(directory, 'httpd.conf')],
+    directory,
     port,
-    async observe(_clientPort, settleMs = 1000) {
-      const text = await tail.takeWhen((t) => ACCESS.test(t) || /SSL Library Error|Certificate Verification: Error|Connection reset by peer/.test(t), Math.min(settleMs, 300));
-      return observeApache(text);
-    },
-    close: () => stopAndRemove(child, directory),
-  };
+    logs: [join(directory, 'access.log'), join(directory, 'error.log')],
+    // Apache opens its port before mod_ssl checks the certificates: only the pid file says it is serving.
+    pidFile: join(directory, 'httpd.pid'),
+    refusal: (output) => refusal(output),
+    settled: (text) => ACCESS.test(text) || /SSL Library Error|Certificate Verification: Error|Connection reset by peer/.test(text),
+    observe: observeApache,
+  });
 }

@@ -3,7 +3,7 @@
  * vocabulary translated into a fresh `https.Agent`:
  * - `verify` = CA path → `ca` + `rejectUnauthorized: true`; `true` → Node's
  *   bundled roots; `false` → `rejectUnauthorized: false` (never the global
- *   NODE_TLS_REJECT_UNAUTHORIZED switch).
+ *   process-wide switch that turns verification off).
  * - `cert` = (cert, key) → `cert`, `key`.
  * - `server_hostname` → the URL's host and the SNI name; the socket itself
  *   always dials 127.0.0.1.

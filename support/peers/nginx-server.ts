@@ -9,15 +9,14 @@
  * its error log at level info (handshake failures).
  */
 import { execFile } from 'node:child_process';
-import { existsSync, writeFileSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ConfigurationError } from '../errors';
-import { spawnTracked } from '../processes';
 import type { ServerSettings } from '../vocabulary';
 import { NODE_TLS_VERSION } from './node-server';
 import { sortServerErrors } from './openssl-server';
 import { checkServerFiles } from './pem-files';
-import { isListening, onFreePort, PORT_TAKEN, PortTaken, quote, stopAndRemove, Tail, temporaryDirectory, versionsToList, waitUntilReady } from './process-server';
+import { onFreePort, quote, startLoggingServer, temporaryDirectory, versionsToList } from './process-server';
 import { NOT_ACCEPTED, type Availability, type RunningServer, type ServerImplementation, type ServerObservation } from './types';
 
 const VERIFY_CLIENT = { CERT_NONE: 'off', CERT_OPTIONAL: 'optional', CERT_REQUIRED: 'on' } as const;
@@ -126,30 +125,19 @@ export const nginxServer: ServerImplementation = {
   },
 };
 
-async function startOn(port: number, settings: ServerSettings): Promise<RunningServer> {
+function startOn(port: number, settings: ServerSettings): Promise<RunningServer> {
   const directory = temporaryDirectory('nginx');
   writeFileSync(join(directory, 'nginx.conf'), nginxConfig(settings, directory, port));
-  const tail = new Tail([join(directory, 'access.log'), join(directory, 'error.log')]);
-  const child = spawnTracked('nginx', ['-p', directory, '-c', join(directory, 'nginx.conf'), '-e', join(directory, 'error.log')], { stdio: ['ignore', 'pipe', 'pipe'] });
-  tail.follow(child);
-  try {
-    // Listening, and its pid file written: a port someone else took meanwhile would look ready too.
-    await waitUntilReady(child, tail, () => isListening(port) && existsSync(join(directory, 'nginx.pid')), 'nginx');
-  } catch (error) {
-    const said = tail.peek();
-    await stopAndRemove(child, directory);
-    if (PORT_TAKEN.test(said)) throw new PortTaken();
-    throw said.includes('[emerg]') ? refusal(said, settings) : error;
-  }
-  tail.take();
-  return {
+  return startLoggingServer({
     implementation: 'nginx',
-    host: '127.0.0.1',
+    command: 'nginx',
+    args: ['-p', directory, '-c', join(directory, 'nginx.conf'), '-e', join(directory, 'error.log')],
+    directory,
     port,
-    async observe(_clientPort, settleMs = 1000) {
-      const text = await tail.takeWhen((t) => ACCESS.test(t) || /SSL_do_handshake\(\) failed|closed connection/.test(t), Math.min(settleMs, 300));
-      return observeNginx(text);
-    },
-    close: () => stopAndRemove(child, directory),
-  };
+    logs: [join(directory, 'access.log'), join(directory, 'error.log')],
+    pidFile: join(directory, 'nginx.pid'),
+    refusal: (output) => (output.includes('[emerg]') ? refusal(output, settings) : null),
+    settled: (text) => ACCESS.test(text) || /SSL_do_handshake\(\) failed|closed connection/.test(text),
+    observe: observeNginx,
+  });
 }

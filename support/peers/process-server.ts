@@ -11,9 +11,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { ChildProcess } from 'node:child_process';
 import { ConfigurationError } from '../errors';
-import { stopProcess } from '../processes';
+import { spawnTracked, stopProcess } from '../processes';
 import { parseSslVersion, TLS_VERSIONS, versionRange, type ServerSettings, type TlsVersion } from '../vocabulary';
 import { refuseNpn } from './node-server';
+import type { RunningServer, ServerObservation } from './types';
 
 /** A value in double quotes, for nginx and Apache configuration files. */
 export function quote(value: string): string {
@@ -132,6 +133,49 @@ export async function waitUntilReady(child: ChildProcess, tail: Tail, ready: () 
 export async function stopAndRemove(child: ChildProcess, directory: string): Promise<void> {
   await stopProcess(child);
   rmSync(directory, { recursive: true, force: true });
+}
+
+/** A server program that logs to files in its own directory (nginx, apache). */
+export interface LoggingServer {
+  readonly implementation: string;
+  readonly command: string;
+  readonly args: readonly string[];
+  readonly directory: string;
+  readonly port: number;
+  /** Its access and error logs: the server end's evidence. */
+  readonly logs: readonly string[];
+  /** The pid file it writes once it has bound its port. */
+  readonly pidFile: string;
+  /** Its words for a configuration it refuses, as the error to throw. */
+  refusal(output: string): Error | null;
+  /** Whether what it logged since the last attempt holds that attempt's story. */
+  settled(text: string): boolean;
+  observe(text: string): ServerObservation;
+}
+
+export async function startLoggingServer(server: LoggingServer): Promise<RunningServer> {
+  const tail = new Tail(server.logs);
+  const child = spawnTracked(server.command, server.args, { stdio: ['ignore', 'pipe', 'pipe'] });
+  tail.follow(child);
+  try {
+    // Listening, and its pid file written: a port someone else took meanwhile would look ready too.
+    await waitUntilReady(child, tail, () => isListening(server.port) && existsSync(server.pidFile), server.implementation);
+  } catch (error) {
+    const said = tail.peek();
+    await stopAndRemove(child, server.directory);
+    if (PORT_TAKEN.test(said)) throw new PortTaken();
+    throw server.refusal(said) ?? error;
+  }
+  tail.take();
+  return {
+    implementation: server.implementation,
+    host: '127.0.0.1',
+    port: server.port,
+    async observe(_clientPort, settleMs = 1000) {
+      return server.observe(await tail.takeWhen((text) => server.settled(text), Math.min(settleMs, 300)));
+    },
+    close: () => stopAndRemove(child, server.directory),
+  };
 }
 
 /** Whether something listens on 127.0.0.1:port, read from /proc/net/tcp: no connection is made. */

@@ -9,7 +9,7 @@ import type { ServerSettings } from './vocabulary';
 
 const running = new Map<string, Promise<RunningServer>>();
 /** Servers that belong to one scenario only, by scenario. */
-const private_ = new Map<string, Set<string>>();
+const scenarioOnly = new Map<string, Set<string>>();
 
 function keyOf(implementation: string, settings: ServerSettings, scenario: string | null): string {
   return JSON.stringify([implementation, Object.entries(settings).sort(([a], [b]) => a.localeCompare(b)), scenario]);
@@ -22,7 +22,7 @@ function keyOf(implementation: string, settings: ServerSettings, scenario: strin
 export async function acquireServer(implementation: ServerImplementation, settings: ServerSettings, scenario = ''): Promise<RunningServer> {
   const shared = implementation.reusable?.(settings) ?? true;
   const key = keyOf(implementation.name, settings, shared ? null : scenario);
-  if (!shared) private_.set(scenario, (private_.get(scenario) ?? new Set()).add(key));
+  if (!shared) scenarioOnly.set(scenario, (scenarioOnly.get(scenario) ?? new Set()).add(key));
   let server = running.get(key);
   if (!server) {
     server = implementation.start(settings);
@@ -35,8 +35,8 @@ export async function acquireServer(implementation: ServerImplementation, settin
 
 /** Close the servers that belonged to one scenario only. */
 export async function closeScenarioServers(scenario: string): Promise<void> {
-  const keys = private_.get(scenario) ?? new Set();
-  private_.delete(scenario);
+  const keys = scenarioOnly.get(scenario) ?? new Set();
+  scenarioOnly.delete(scenario);
   await Promise.all(
     [...keys].map(async (key) => {
       const server = running.get(key);

@@ -1,6 +1,6 @@
 /** What happened to the attempt: every step here asserts through the one verb, expectOutcome. */
 import { Then } from '@cucumber/cucumber';
-import { expectEachPair, expectOutcome } from '../support/expect';
+import { expectOutcome, expectRefusalOr } from '../support/expect';
 import { describeOutcome } from '../support/outcome/classify';
 import type { Alert, Phase, Reason } from '../support/outcome/vocabulary';
 import type { ProfileFiles } from '../support/pki/store';
@@ -30,10 +30,7 @@ Then("the server rejects the client's certificate", function (this: ConformanceW
 
 /** Rules that allow either: the server starts and rejects, or it refuses the configuration (naming the field). */
 Then('the server rejects the client: {reason}, or refuses to start without its {word}', function (this: ConformanceWorld, reason: Reason, field: string) {
-  expectEachPair(this, `the server rejects the client: ${reason}, or refuses to start without its ${field}`, ({ refusal, outcome }) => {
-    if (refusal) return refusal.field === field ? { held: true } : { held: false, actual: `the server refused its ${refusal.field}: ${refusal.detail}` };
-    return outcome!.verdict === 'server rejected client' && outcome!.reason === reason ? { held: true } : { held: false, actual: describeOutcome(outcome!) };
-  });
+  expectRefusalOr(this, `the server rejects the client: ${reason}, or refuses to start without its ${field}`, 'server', field, (o) => o.verdict === 'server rejected client' && o.reason === reason);
 });
 
 Then('the client rejects the server: {reason}', function (this: ConformanceWorld, reason: Reason) {
@@ -98,11 +95,7 @@ Then('the key exchange is {string}', function (this: ConformanceWorld, kind: str
  * it started anyway and failed the handshake. Which one happened is recorded.
  */
 Then('the server cannot serve TLS because of its {word}', function (this: ConformanceWorld, field: string) {
-  expectEachPair(this, `the server cannot serve TLS because of its ${field}`, ({ refusal, outcome }) => {
-    if (refusal) return refusal.field === field ? { held: true } : { held: false, actual: `the server refused its ${refusal.field}: ${refusal.detail}` };
-    if (outcome!.verdict === 'server rejected client' && outcome!.phase === 'handshake') return { held: true };
-    return { held: false, actual: describeOutcome(outcome!) };
-  });
+  expectRefusalOr(this, `the server cannot serve TLS because of its ${field}`, 'server', field, (o) => o.verdict === 'server rejected client' && o.phase === 'handshake');
 });
 
 Then('the client times out waiting for the answer', function (this: ConformanceWorld) {
@@ -126,20 +119,13 @@ Then('the server reports {word} {word}', function (this: ConformanceWorld, setti
 /** The end named refused its own configuration (naming the field), before any handshake. */
 for (const end of ['server', 'client'] as const) {
   Then(`the ${end} refuses its {word}`, function (this: ConformanceWorld, field: string) {
-    expectEachPair(this, `the ${end} refuses its ${field}`, ({ refusal, refusedBy, outcome }) => {
-      if (refusal && refusedBy === end && refusal.field === field) return { held: true };
-      if (refusal) return { held: false, actual: `the ${refusedBy} refused its ${refusal.field}: ${refusal.detail}` };
-      return { held: false, actual: describeOutcome(outcome!) };
-    });
+    expectRefusalOr(this, `the ${end} refuses its ${field}`, end, field);
   });
 }
 
 /** Suites a client library may not be able to offer at all, and a server refuses when it is offered. */
 Then('the server rejects the client: {reason}, or the client refuses its {word}', function (this: ConformanceWorld, reason: Reason, field: string) {
-  expectEachPair(this, `the server rejects the client: ${reason}, or the client refuses its ${field}`, ({ refusal, refusedBy, outcome }) => {
-    if (refusal) return refusedBy === 'client' && refusal.field === field ? { held: true } : { held: false, actual: `the ${refusedBy} refused its ${refusal.field}: ${refusal.detail}` };
-    return outcome!.verdict === 'server rejected client' && outcome!.reason === reason ? { held: true } : { held: false, actual: describeOutcome(outcome!) };
-  });
+  expectRefusalOr(this, `the server rejects the client: ${reason}, or the client refuses its ${field}`, 'client', field, (o) => o.verdict === 'server rejected client' && o.reason === reason);
 });
 
 Then('the client refuses to connect: {reason}', function (this: ConformanceWorld, reason: Reason) {

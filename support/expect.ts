@@ -42,6 +42,18 @@ export function expectOutcome(world: ConformanceWorld, expected: string, holds: 
   });
 }
 
+/**
+ * Rules that a refused configuration satisfies: the `end` refused its settings
+ * naming `field`; or, where it did not, the outcome `holds` (no `holds`: only
+ * the refusal will do).
+ */
+export function expectRefusalOr(world: ConformanceWorld, expected: string, end: 'server' | 'client', field: string, holds?: (outcome: Outcome) => boolean): void {
+  expectEachPair(world, expected, ({ refusal, refusedBy, outcome }) => {
+    if (refusal) return refusedBy === end && refusal.field === field ? { held: true } : { held: false, actual: `the ${refusedBy} refused its ${refusal.field}: ${refusal.detail}` };
+    return holds?.(outcome!) ? { held: true } : { held: false, actual: describeOutcome(outcome!) };
+  });
+}
+
 export function violationMessage(ruleIds: readonly string[], expected: string, actual: readonly string[]): string {
   const rules = ruleIds.map((id) => `rule ${id}: ${findRule(id)?.title ?? '(not in the rule index)'}`);
   const happened = actual.length === 1 ? [`  actual:   ${actual[0]}`] : ['  actual:', ...actual.map((line) => `    ${line}`)];

@@ -4,8 +4,7 @@ import { expectOutcome, expectRefusalOr } from '../support/expect';
 import { describeOutcome } from '../support/outcome/classify';
 import type { Alert, Phase, Reason } from '../support/outcome/vocabulary';
 import type { ProfileFiles } from '../support/pki/store';
-import type { TlsVersion } from '../support/vocabulary';
-import { NODE_TLS_VERSION } from '../support/peers/node-server';
+import { type TlsVersion, PROTOCOL_NAME } from '../support/vocabulary';
 import type { ConformanceWorld } from '../support/world';
 
 Then('the request completes', function (this: ConformanceWorld) {
@@ -73,7 +72,7 @@ Then('the client sees a server certificate issued by {certificate}', function (t
 });
 
 Then('the negotiated protocol is {tls version}', function (this: ConformanceWorld, version: TlsVersion) {
-  expectOutcome(this, `the negotiated protocol is ${NODE_TLS_VERSION[version]}`, (o) => o.protocol === NODE_TLS_VERSION[version], (o) => `negotiated ${o.protocol}`);
+  expectOutcome(this, `the negotiated protocol is ${PROTOCOL_NAME[version]}`, (o) => o.protocol === PROTOCOL_NAME[version], (o) => `negotiated ${o.protocol}`);
 });
 
 Then('the negotiated cipher is {word}', function (this: ConformanceWorld, cipher: string) {

@@ -3,7 +3,7 @@
  * document 000 configures `ssl.wrap_socket`, clients the way it calls
  * `requests.request`. Every implementation adapter translates from these types.
  */
-import { HarnessInputError } from './errors';
+import { ConfigurationError, HarnessInputError } from './errors';
 
 export const CERT_REQS = ['CERT_NONE', 'CERT_OPTIONAL', 'CERT_REQUIRED'] as const;
 export type CertReqs = (typeof CERT_REQS)[number];
@@ -23,6 +23,14 @@ export type SslVersion = (typeof SSL_VERSIONS)[number];
 /** Python's `ssl.TLSVersion` members, as used by `minimum_version` / `maximum_version`. */
 export const TLS_VERSIONS = ['TLSv1', 'TLSv1_1', 'TLSv1_2', 'TLSv1_3'] as const;
 export type TlsVersion = (typeof TLS_VERSIONS)[number];
+
+/** How TLS libraries and programs name each version on the wire and in their settings ("TLSv1.2"). */
+export const PROTOCOL_NAME: Record<TlsVersion, 'TLSv1' | 'TLSv1.1' | 'TLSv1.2' | 'TLSv1.3'> = {
+  TLSv1: 'TLSv1',
+  TLSv1_1: 'TLSv1.1',
+  TLSv1_2: 'TLSv1.2',
+  TLSv1_3: 'TLSv1.3',
+};
 
 export interface ServerSettings {
   /** Path of the server certificate (PEM; may hold the key too, as in Python). */
@@ -136,4 +144,11 @@ export function versionRange(constant: SslVersion, minimum?: TlsVersion, maximum
   const pin = pinned[constant];
   if (pin) return { min: pin, max: pin };
   return { ...(minimum ? { min: minimum } : {}), ...(maximum ? { max: maximum } : {}) };
+}
+
+/** NPN (document 000's npn_protocols) was replaced by ALPN (RFC 7301): said the same way by every adapter that has no NPN. */
+export function refuseNpn(settings: ServerSettings): void {
+  if (settings.npn_protocols) {
+    throw new ConfigurationError('npn_protocols', 'NPN is superseded by ALPN (RFC 7301) and not offered here: use alpn_protocols');
+  }
 }

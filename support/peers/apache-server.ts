@@ -11,8 +11,7 @@ import { execFile } from 'node:child_process';
 import { chmodSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ConfigurationError } from '../errors';
-import type { ServerSettings } from '../vocabulary';
-import { NODE_TLS_VERSION } from './node-server';
+import { type ServerSettings, PROTOCOL_NAME } from '../vocabulary';
 import { sortServerErrors } from './openssl-server';
 import { checkServerFiles } from './pem-files';
 import { onFreePort, quote, startLoggingServer, temporaryDirectory, versionsToList } from './process-server';
@@ -53,7 +52,7 @@ export function apacheConfig(settings: ServerSettings, directory: string, port: 
     ...(settings.keyfile ? [`SSLCertificateKeyFile ${quote(settings.keyfile)}`] : []),
     ...(settings.ca_certs ? [`SSLCACertificateFile ${quote(settings.ca_certs)}`] : []),
     ...(settings.cert_reqs ? [`SSLVerifyClient ${VERIFY_CLIENT[settings.cert_reqs]}`, 'SSLVerifyDepth 9'] : []),
-    ...(versions ? [`SSLProtocol -all ${versions.map((v) => `+${NODE_TLS_VERSION[v]}`).join(' ')}`] : []),
+    ...(versions ? [`SSLProtocol -all ${versions.map((v) => `+${PROTOCOL_NAME[v]}`).join(' ')}`] : []),
     ...(settings.ciphers ? [`SSLCipherSuite ${quote(settings.ciphers)}`] : []),
     ...(alpn ? ['Protocols http/1.1'] : []),
   ];

@@ -17,8 +17,8 @@ import axios from 'axios';
 import https from 'node:https';
 import { isIP } from 'node:net';
 import tls, { type TLSSocket } from 'node:tls';
-import type { ClientSettings } from '../vocabulary';
-import { NODE_TLS_VERSION, summarizeCertificate } from './node-server';
+import { type ClientSettings, PROTOCOL_NAME } from '../vocabulary';
+import { summarizeCertificate } from './node-server';
 import { ConfigurationError } from '../errors';
 import { keylogFile, writeKeylogLine } from '../keylog';
 import { readPem } from './pem-files';
@@ -62,8 +62,8 @@ function tlsOptions(settings: ClientSettings): tls.ConnectionOptions {
     ...(typeof verify === 'string' ? { ca: readPem('verify', verify, 'certificate') } : {}),
     rejectUnauthorized: verify !== false,
     ...(cert ? { cert: readPem('cert', cert[0], 'certificate'), key: readPem('cert', cert[1], 'private key') } : {}),
-    ...(settings.minimum_version ? { minVersion: NODE_TLS_VERSION[settings.minimum_version] } : {}),
-    ...(settings.maximum_version ? { maxVersion: NODE_TLS_VERSION[settings.maximum_version] } : {}),
+    ...(settings.minimum_version ? { minVersion: PROTOCOL_NAME[settings.minimum_version] } : {}),
+    ...(settings.maximum_version ? { maxVersion: PROTOCOL_NAME[settings.maximum_version] } : {}),
     ...(settings.ciphers ? { ciphers: settings.ciphers } : {}),
   };
 }

@@ -12,8 +12,7 @@ import { execFile } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ConfigurationError } from '../errors';
-import type { ServerSettings } from '../vocabulary';
-import { NODE_TLS_VERSION } from './node-server';
+import { type ServerSettings, PROTOCOL_NAME } from '../vocabulary';
 import { sortServerErrors } from './openssl-server';
 import { checkServerFiles } from './pem-files';
 import { onFreePort, quote, startLoggingServer, temporaryDirectory, versionsToList } from './process-server';
@@ -34,7 +33,7 @@ export function nginxConfig(settings: ServerSettings, directory: string, port: n
     ...(settings.certfile ? [`ssl_certificate ${quote(settings.certfile)};`, `ssl_certificate_key ${quote(settings.keyfile ?? settings.certfile)};`] : []),
     ...(settings.ca_certs ? [`ssl_client_certificate ${quote(settings.ca_certs)};`] : []),
     ...(settings.cert_reqs ? [`ssl_verify_client ${VERIFY_CLIENT[settings.cert_reqs]};`, 'ssl_verify_depth 9;'] : []),
-    ...(versions ? [`ssl_protocols ${versions.map((v) => NODE_TLS_VERSION[v]).join(' ')};`] : []),
+    ...(versions ? [`ssl_protocols ${versions.map((v) => PROTOCOL_NAME[v]).join(' ')};`] : []),
     ...(settings.ciphers ? [`ssl_ciphers ${quote(settings.ciphers)};`] : []),
     'location / { return 200 "hello from nginx\\n"; }',
   ];

@@ -23,16 +23,9 @@ import type { PeerCertificate, TLSSocket } from 'node:tls';
 import { ConfigurationError } from '../errors';
 import { writeKeylogLine } from '../keylog';
 import { alertIn } from '../outcome/error-map';
-import { parseSslVersion, versionRange, type ServerSettings, type TlsVersion } from '../vocabulary';
+import { parseSslVersion, PROTOCOL_NAME, refuseNpn, versionRange, type ServerSettings } from '../vocabulary';
 import { checkServerFiles, hasPem, readPem } from './pem-files';
 import { NOT_ACCEPTED, rawError, type CertificateSummary, type RawError, type RunningServer, type ServerImplementation, type ServerObservation } from './types';
-
-export const NODE_TLS_VERSION: Record<TlsVersion, 'TLSv1' | 'TLSv1.1' | 'TLSv1.2' | 'TLSv1.3'> = {
-  TLSv1: 'TLSv1',
-  TLSv1_1: 'TLSv1.1',
-  TLSv1_2: 'TLSv1.2',
-  TLSv1_3: 'TLSv1.3',
-};
 
 /** Errors that mean "the other end went away", not "this end refused". */
 const PEER_LEFT = new Set(['ECONNRESET', 'EPIPE', 'ECONNABORTED']);
@@ -111,18 +104,11 @@ function translate(settings: ServerSettings): https.ServerOptions {
     ...(settings.ca_certs ? { ca: readPem('ca_certs', settings.ca_certs, 'certificate') } : {}),
     requestCert: verifying,
     rejectUnauthorized: settings.cert_reqs === 'CERT_REQUIRED',
-    ...(range.min ? { minVersion: NODE_TLS_VERSION[range.min] } : {}),
-    ...(range.max ? { maxVersion: NODE_TLS_VERSION[range.max] } : {}),
+    ...(range.min ? { minVersion: PROTOCOL_NAME[range.min] } : {}),
+    ...(range.max ? { maxVersion: PROTOCOL_NAME[range.max] } : {}),
     ...(settings.ciphers ? { ciphers: settings.ciphers } : {}),
     ...(settings.alpn_protocols ? { ALPNProtocols: [...settings.alpn_protocols] } : {}),
   };
-}
-
-/** NPN (document 000's npn_protocols) was replaced by ALPN (RFC 7301): said the same way by every adapter that has no NPN. */
-export function refuseNpn(settings: ServerSettings): void {
-  if (settings.npn_protocols) {
-    throw new ConfigurationError('npn_protocols', 'NPN is superseded by ALPN (RFC 7301) and not offered here: use alpn_protocols');
-  }
 }
 
 /** Node reports a key that does not fit its certificate as an OpenSSL error at context creation. */

@@ -13,13 +13,12 @@ import { ConfigurationError } from '../errors';
 import { keylogFile } from '../keylog';
 import { alertIn, lookUp } from '../outcome/error-map';
 import { spawnTracked } from '../processes';
-import { parseSslVersion, versionRange, type ServerSettings } from '../vocabulary';
+import { parseSslVersion, versionRange, type ServerSettings, PROTOCOL_NAME, refuseNpn } from '../vocabulary';
 import { checkServerFiles, readPem } from './pem-files';
 
 function certificateCount(path: string): number {
   return readPem('certfile', path, 'certificate').match(/-----BEGIN CERTIFICATE-----/g)?.length ?? 0;
 }
-import { NODE_TLS_VERSION, refuseNpn } from './node-server';
 import { Tail, stopAndRemove, temporaryDirectory, waitUntilReady } from './process-server';
 import { NOT_ACCEPTED, type Availability, type RawError, type RunningServer, type ServerImplementation, type ServerObservation } from './types';
 
@@ -69,8 +68,8 @@ function argumentsFor(settings: ServerSettings): string[] {
   const ssl = parseSslVersion(settings.ssl_version);
   if ('problem' in ssl) throw new ConfigurationError('ssl_version', ssl.problem);
   const range = versionRange(ssl.constant, settings.minimum_version, settings.maximum_version);
-  if (range.min) args.push('-min_protocol', NODE_TLS_VERSION[range.min]);
-  if (range.max) args.push('-max_protocol', NODE_TLS_VERSION[range.max]);
+  if (range.min) args.push('-min_protocol', PROTOCOL_NAME[range.min]);
+  if (range.max) args.push('-max_protocol', PROTOCOL_NAME[range.max]);
   if (settings.ciphers) args.push('-cipher', settings.ciphers);
   refuseNpn(settings);
   if (settings.alpn_protocols) args.push('-alpn', settings.alpn_protocols.join(','));

@@ -12,8 +12,7 @@ import { join } from 'node:path';
 import type { ChildProcess } from 'node:child_process';
 import { ConfigurationError } from '../errors';
 import { spawnTracked, stopProcess } from '../processes';
-import { parseSslVersion, TLS_VERSIONS, versionRange, type ServerSettings, type TlsVersion } from '../vocabulary';
-import { refuseNpn } from './node-server';
+import { parseSslVersion, TLS_VERSIONS, versionRange, type ServerSettings, type TlsVersion, refuseNpn } from '../vocabulary';
 import type { RunningServer, ServerObservation } from './types';
 
 /** A value in double quotes, for nginx and Apache configuration files. */

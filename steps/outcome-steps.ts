@@ -2,6 +2,7 @@
 import { Then } from '@cucumber/cucumber';
 import { expectOutcome, expectRefusalOr } from '../support/expect';
 import { describeOutcome } from '../support/outcome/classify';
+import { serverRefused, serverRefusedCertificate } from '../support/outcome/judge';
 import type { Alert, Phase, Reason } from '../support/outcome/vocabulary';
 import type { ProfileFiles } from '../support/pki/store';
 import { type TlsVersion, PROTOCOL_NAME } from '../support/vocabulary';
@@ -12,24 +13,22 @@ Then('the request completes', function (this: ConformanceWorld) {
 });
 
 Then('the server rejects the client: {reason}', function (this: ConformanceWorld, reason: Reason) {
-  expectOutcome(this, `the server rejects the client: ${reason}`, (o) => o.verdict === 'server rejected client' && o.reason === reason);
+  expectOutcome(this, `the server rejects the client: ${reason}`, (o) => serverRefused(o) && o.reason === reason);
 });
 
 /** Two refusals the rule allows equally; the report shows which one each pair gave. */
 Then('the server rejects the client: {reason} or {reason}', function (this: ConformanceWorld, first: Reason, second: Reason) {
-  expectOutcome(this, `the server rejects the client: ${first} or ${second}`, (o) => o.verdict === 'server rejected client' && (o.reason === first || o.reason === second));
+  expectOutcome(this, `the server rejects the client: ${first} or ${second}`, (o) => serverRefused(o) && (o.reason === first || o.reason === second));
 });
-
-const CERTIFICATE_REASONS: readonly Reason[] = ['unknown_ca', 'bad_certificate', 'certificate_expired', 'certificate_not_yet_valid'];
 
 /** When which check of the certificate fails first differs between implementations, and the point is only that it fails. */
 Then("the server rejects the client's certificate", function (this: ConformanceWorld) {
-  expectOutcome(this, "the server rejects the client's certificate", (o) => o.verdict === 'server rejected client' && CERTIFICATE_REASONS.includes(o.reason!));
+  expectOutcome(this, "the server rejects the client's certificate", serverRefusedCertificate);
 });
 
 /** Rules that allow either: the server starts and rejects, or it refuses the configuration (naming the field). */
 Then('the server rejects the client: {reason}, or refuses to start without its {word}', function (this: ConformanceWorld, reason: Reason, field: string) {
-  expectRefusalOr(this, `the server rejects the client: ${reason}, or refuses to start without its ${field}`, 'server', field, (o) => o.verdict === 'server rejected client' && o.reason === reason);
+  expectRefusalOr(this, `the server rejects the client: ${reason}, or refuses to start without its ${field}`, 'server', field, (o) => serverRefused(o) && o.reason === reason);
 });
 
 Then('the client rejects the server: {reason}', function (this: ConformanceWorld, reason: Reason) {
@@ -94,7 +93,7 @@ Then('the key exchange is {string}', function (this: ConformanceWorld, kind: str
  * it started anyway and failed the handshake. Which one happened is recorded.
  */
 Then('the server cannot serve TLS because of its {word}', function (this: ConformanceWorld, field: string) {
-  expectRefusalOr(this, `the server cannot serve TLS because of its ${field}`, 'server', field, (o) => o.verdict === 'server rejected client' && o.phase === 'handshake');
+  expectRefusalOr(this, `the server cannot serve TLS because of its ${field}`, 'server', field, (o) => serverRefused(o) && o.phase === 'handshake');
 });
 
 Then('the client times out waiting for the answer', function (this: ConformanceWorld) {
@@ -124,7 +123,7 @@ for (const end of ['server', 'client'] as const) {
 
 /** Suites a client library may not be able to offer at all, and a server refuses when it is offered. */
 Then('the server rejects the client: {reason}, or the client refuses its {word}', function (this: ConformanceWorld, reason: Reason, field: string) {
-  expectRefusalOr(this, `the server rejects the client: ${reason}, or the client refuses its ${field}`, 'client', field, (o) => o.verdict === 'server rejected client' && o.reason === reason);
+  expectRefusalOr(this, `the server rejects the client: ${reason}, or the client refuses its ${field}`, 'client', field, (o) => serverRefused(o) && o.reason === reason);
 });
 
 Then('the client refuses to connect: {reason}', function (this: ConformanceWorld, reason: Reason) {

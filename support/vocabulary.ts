@@ -52,6 +52,12 @@ export interface ServerSettings {
   /** OpenSSL cipher list, as `SSLContext.set_ciphers` takes it. */
   readonly ciphers?: string;
   /**
+   * Key exchange groups the server accepts, OpenSSL's colon-separated list
+   * ("X25519:prime256v1:secp384r1"); Python's `SSLContext.set_ecdh_curve`
+   * names one curve for TLS 1.2 only, so the Python servers cannot express it.
+   */
+  readonly groups?: string;
+  /**
    * Run document 000's server exactly as written (stdlib ssl.wrap_socket, the
    * process not monkey-patched). Only the python-eventlet server has this form.
    */

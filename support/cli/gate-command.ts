@@ -1,8 +1,10 @@
 /** `npm run conformance -- --deployment file`: the CI gate for one deployment. */
+import { lookup } from 'node:dns/promises';
+import { isIP } from 'node:net';
 import { relative, resolve } from 'node:path';
 import { errorText, HarnessInputError } from '../errors';
 import { loadDeployment } from '../gate/deployment';
-import { runGate, type LiveTarget } from '../gate/gate';
+import { runGate, TARGET_TIMEOUT_MS, type LiveTarget } from '../gate/gate';
 import { loadPolicy } from '../gate/policy';
 import { writeGateReports } from '../gate/report';
 import { closePythonPeer } from '../peers/python-peer';
@@ -10,34 +12,69 @@ import { stopAllProcesses } from '../processes';
 import { closeAllServers } from '../server-pool';
 import type { Io } from './run';
 
-const MARK = { held: '✔', violated: '✘', skipped: '–' } as const;
+const MARK = { held: '✔', violated: '✘', skipped: '–', inconclusive: '?' } as const;
 
-const LOOPBACK = /^(127(\.\d{1,3}){3}|::1|localhost)$/;
-
-/** host:port of a server already running, on loopback: the harness sends traffic nowhere else. */
-export function parseTarget(text: string): LiveTarget {
-  const match = /^\[?([^\]]+?)\]?:(\d{1,5})$/.exec(text);
-  if (!match || Number(match[2]) < 1 || Number(match[2]) > 65535) throw new HarnessInputError(`--target ${text}: expected host:port, for example 127.0.0.1:8443`);
-  if (!LOOPBACK.test(match[1]!)) throw new HarnessInputError(`--target ${text}: the harness connects to loopback addresses only (127.0.0.0/8, ::1, localhost)`);
-  return { host: match[1] === 'localhost' ? '127.0.0.1' : match[1]!, port: Number(match[2]) };
+/** host:port of a server already running, named explicitly: a host name, an IPv4 address or a bracketed IPv6 address. */
+export function parseTarget(text: string): { host: string; port: number } {
+  const match = /^(?:\[([0-9A-Fa-f:.]+)\]|([A-Za-z0-9._-]+)):(\d{1,5})$/.exec(text);
+  const host = match?.[1] ?? match?.[2];
+  if (!match || !host || Number(match[3]) < 1 || Number(match[3]) > 65535) {
+    throw new HarnessInputError(`--target ${text}: expected host:port, for example staging.example.com:443, 10.0.0.5:8443 or [::1]:8443`);
+  }
+  if (match[1] && isIP(host) !== 6) throw new HarnessInputError(`--target ${text}: ${host} is not an IPv6 address`);
+  return { host, port: Number(match[3]) };
 }
 
-export async function runGateCommand(deploymentPath: string, reportsDir: string, io: Io, targetText?: string): Promise<number> {
+/** The target's address, looked up once within a bounded time (every client then dials that address). */
+export async function resolveTarget(text: string, sni?: string): Promise<LiveTarget> {
+  const { host, port } = parseTarget(text);
+  if (sni !== undefined && !/^[A-Za-z0-9*._-]+$/.test(sni)) throw new HarnessInputError(`--sni ${sni}: expected a host name`);
+  let address = host;
+  if (!isIP(host)) {
+    let timer: NodeJS.Timeout | undefined;
+    try {
+      const found = await Promise.race([
+        lookup(host),
+        new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error(`no answer from the resolver within ${TARGET_TIMEOUT_MS / 1000} s`)), TARGET_TIMEOUT_MS))),
+      ]);
+      address = found.address;
+    } catch (error) {
+      const code = (error as NodeJS.ErrnoException).code;
+      throw new HarnessInputError(`--target ${text}: ${host} cannot be resolved (${code === 'ENOTFOUND' || code === 'EAI_AGAIN' ? 'no such host' : (code ?? (error as Error).message)})`);
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+  // Without --sni, a target named by host name is asked for that name; one named by address, for the deployment's first name.
+  return { host: address, port, ...(sni ? { sni } : isIP(host) ? {} : { sni: host }) };
+}
+
+export interface GateCommandOptions {
+  readonly target?: string;
+  readonly sni?: string;
+  readonly allowInconclusive?: boolean;
+}
+
+export async function runGateCommand(deploymentPath: string, reportsDir: string, io: Io, options: GateCommandOptions = {}): Promise<number> {
   try {
-    const target = targetText ? parseTarget(targetText) : undefined;
-    const deployment = loadDeployment(deploymentPath, { live: Boolean(target) });
+    const deployment = loadDeployment(deploymentPath, { live: Boolean(options.target) });
     const policy = loadPolicy(deployment.policy);
+    const target = options.target ? await resolveTarget(options.target, options.sni) : undefined;
     const run = await runGate(deployment, policy, target);
-    const { verdict, files } = writeGateReports(resolve(reportsDir), run, deployment, policy);
+    const { verdict, files } = writeGateReports(resolve(reportsDir), run, deployment, policy, { allowInconclusive: Boolean(options.allowInconclusive) });
     for (const f of run.findings) {
-      io.stdout.write(`${MARK[f.status]} ${f.rule}: ${f.detail}${f.status === 'violated' && f.field ? `\n    change ${f.field}${f.where ? ` (${f.where})` : ''}` : ''}\n`);
+      const at = f.where ? ` (${f.where})` : '';
+      const advice = !f.field ? '' : f.status === 'violated' ? `\n    change ${f.field}${at}` : f.status === 'inconclusive' ? `\n    fix ${f.field} first${at}` : '';
+      io.stdout.write(`${MARK[f.status]} ${f.rule}: ${f.detail}${advice}\n`);
     }
     const count = (status: string): number => run.findings.filter((f) => f.status === status).length;
+    const inconclusive = count('inconclusive');
     io.stdout.write(
       `\nserver: ${run.server.implementation} (${run.server.version}) · client: ${run.client.implementation} (${run.client.version}) · policy: ${policy.name}\n` +
+        (run.scan ? `scan: ${run.scan.connections} connections in ${(run.scan.durationMs / 1000).toFixed(1)} s\n` : '') +
         `reports: ${files.map((f) => relative(process.cwd(), f)).join(', ')}\n` +
         `time: ${(run.durationMs / 1000).toFixed(1)} s\n` +
-        `gate: ${verdict} (${count('held')} held, ${count('violated')} violated, ${count('skipped')} skipped)\n` +
+        `gate: ${verdict} (${count('held')} held, ${count('violated')} violated, ${inconclusive} inconclusive${options.allowInconclusive && inconclusive ? ' (allowed)' : ''}, ${count('skipped')} skipped)\n` +
         `rules: ${count('held')} passed, ${count('violated')} failed\n`,
     );
     return verdict === 'pass' ? 0 : 1;

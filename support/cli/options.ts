@@ -17,6 +17,10 @@ export interface Options {
   readonly keylog: string | null;
   readonly deployment: string | null;
   readonly target: string | null;
+  /** The name the gate asks a --target for (SNI), instead of the deployment's first host name. */
+  readonly sni: string | null;
+  /** Inconclusive gate findings do not fail the gate. */
+  readonly allowInconclusive: boolean;
   readonly compare: string | null;
   readonly debug: boolean;
   readonly help: boolean;
@@ -25,6 +29,7 @@ export interface Options {
 export const USAGE = `Usage: npm run conformance -- [options] [feature files or directories]
 
 Runs the TLS conformance rules on real handshakes over 127.0.0.1 and writes reports.
+With --deployment, gates one TLS deployment (see the README).
 
 Options:
   --rule <id>        run only the scenarios tagged @rule:<id> (repeatable)
@@ -41,14 +46,17 @@ Options:
   --keylog <file>    write the run's TLS secrets there, in the NSS key log format (for Wireshark)
   --deployment <file>  the CI gate: start the deployment's own server with its own files and check it
                      (see examples/ and the README); reports gate.json, gate.junit.xml, gate.md
-  --target <host:port> with --deployment: check a server that is already running (loopback only)
-                     with the deployment's clients and policy, instead of starting one
+  --target <host:port> with --deployment: check a server that is already running, at the host name or
+                     address given (nothing else is contacted), with the deployment's clients and policy
+  --sni <name>       with --target: the name to ask for (default: the deployment's first host name)
+  --allow-inconclusive  the gate passes when a check could not be made (by default an inconclusive
+                     finding fails the gate, exit 1)
   --debug            print stack traces of harness errors
   --help             this text
 
 Exit status: 0 every rule holds, 1 a rule is violated, 2 the harness or its input is broken.`;
 
-const WITH_VALUE = new Set(['--rule', '--tags', '--name', '--servers', '--clients', '--parallel', '--reports', '--keylog', '--deployment', '--target', '--compare']);
+const WITH_VALUE = new Set(['--rule', '--tags', '--name', '--servers', '--clients', '--parallel', '--reports', '--keylog', '--deployment', '--target', '--sni', '--compare']);
 const ALIASES: Record<string, string> = { '--server': '--servers', '--client': '--clients' };
 
 export function parseOptions(argv: readonly string[]): Options {
@@ -58,6 +66,7 @@ export function parseOptions(argv: readonly string[]): Options {
   let debug = false;
   let help = false;
   let requireAll = false;
+  let allowInconclusive = false;
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i]!;
     if (!arg.startsWith('--')) {
@@ -68,6 +77,7 @@ export function parseOptions(argv: readonly string[]): Options {
     const flag = ALIASES[given] ?? given;
     if (flag === '--debug') debug = true;
     else if (flag === '--require-all') requireAll = true;
+    else if (flag === '--allow-inconclusive') allowInconclusive = true;
     else if (flag === '--help') help = true;
     else if (WITH_VALUE.has(flag)) {
       const value = inline ?? argv[++i];
@@ -107,6 +117,8 @@ export function parseOptions(argv: readonly string[]): Options {
     keylog: values.get('--keylog') ?? null,
     deployment: values.get('--deployment') ?? null,
     target: values.get('--target') ?? null,
+    sni: values.get('--sni') ?? null,
+    allowInconclusive,
     compare: values.get('--compare') ?? null,
     debug,
     help,

@@ -44,9 +44,10 @@ export async function runConformance(argv: readonly string[], io: Io = process):
     return 0;
   }
   if (options.target && !options.deployment) return fail('--target needs --deployment: the clients, names and policy to check the running server with');
+  if (options.sni && !options.target) return fail('--sni needs --target: the gate asks a server it starts for the deployment\'s own host names');
   if (options.deployment) {
     await ensurePki();
-    return runGateCommand(options.deployment, options.reports, io, options.target ?? undefined);
+    return runGateCommand(options.deployment, options.reports, io, { target: options.target ?? undefined, sni: options.sni ?? undefined, allowInconclusive: options.allowInconclusive });
   }
   const absent = options.paths.find((path) => !existsSync(path));
   if (absent) return fail(`${absent}: no such feature file or directory`);

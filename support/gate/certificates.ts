@@ -62,10 +62,26 @@ export function checkChain(served: readonly X509Certificate[], trusted: readonly
   return { signed: { ok: false, detail: 'the chain is longer than 8 certificates' }, complete: { ok: false, detail: 'the chain is longer than 8 certificates' } };
 }
 
+/**
+ * Who refuses a certificate that names its host only in the subject CN:
+ * RFC 6125 §6.4.4 and the CA/Browser Forum's Baseline Requirements
+ * (§7.1.4.3) leave the CN out of name matching; the clients here still
+ * accept it (features/identity.feature, "a CN and no subjectAltName").
+ */
+export const CN_ONLY_REFUSED_BY = 'Chrome/Chromium (since 58), Firefox, Safari (macOS 10.15, iOS 13), Go (since 1.15) and any client that follows RFC 6125';
+
+/** Names are matched like modern clients match them: in subjectAltName only, never in the subject CN. */
 export function checkHostnames(leaf: X509Certificate, hostnames: readonly string[]): Check {
-  const missing = hostnames.filter((name) => (isIP(name) ? leaf.checkIP(name) === undefined : leaf.checkHost(name) === undefined));
-  if (missing.length) return { ok: false, detail: `the certificate (${leaf.subjectAltName ?? 'no subjectAltName'}) does not name ${missing.join(', ')}` };
-  return { ok: true, detail: `the certificate names ${hostnames.join(', ')}` };
+  const names = (name: string): boolean => (isIP(name) ? leaf.checkIP(name) !== undefined : leaf.checkHost(name, { subject: 'never' }) !== undefined);
+  const missing = hostnames.filter((name) => !names(name));
+  if (missing.length) {
+    const cnOnly = missing.filter((name) => !isIP(name) && leaf.checkHost(name, { subject: 'always' }) !== undefined);
+    if (cnOnly.length) {
+      return { ok: false, detail: `the certificate names ${cnOnly.join(', ')} only in its subject CN (${leaf.subjectAltName ? `subjectAltName ${leaf.subjectAltName}` : 'no subjectAltName'}): ${CN_ONLY_REFUSED_BY} refuse it; put every name in subjectAltName` };
+    }
+    return { ok: false, detail: `the certificate (${leaf.subjectAltName ?? 'no subjectAltName'}) does not name ${missing.join(', ')}` };
+  }
+  return { ok: true, detail: `the certificate names ${hostnames.join(', ')} in its subjectAltName` };
 }
 
 export function checkValidity(leaf: X509Certificate, warningDays: number, now = new Date()): Check {
@@ -78,19 +94,22 @@ export function checkValidity(leaf: X509Certificate, warningDays: number, now = 
   return { ok: true, detail: `valid until ${leaf.validTo} (${left} days)` };
 }
 
-export function checkPolicyCertificate(leaf: X509Certificate, policy: Policy): Check {
+export function checkPolicyCertificate(leaf: X509Certificate, policy: Policy): Check | null {
+  if (!policy.certificate) return null;
+  const rules = policy.certificate;
   const problems: string[] = [];
   const key = leaf.publicKey;
   const type = key.asymmetricKeyType === 'rsa' || key.asymmetricKeyType === 'rsa-pss' ? 'rsa' : key.asymmetricKeyType === 'ec' ? 'ec' : String(key.asymmetricKeyType);
   const details = key.asymmetricKeyDetails ?? {};
-  if (!(policy.certificate.keyTypes as readonly string[]).includes(type)) problems.push(`key type ${type} (allowed: ${policy.certificate.keyTypes.join(', ')})`);
-  if (type === 'rsa' && (details.modulusLength ?? 0) < policy.certificate.minRsaBits) problems.push(`RSA ${details.modulusLength} bits (at least ${policy.certificate.minRsaBits})`);
+  if (rules.keyTypes && !(rules.keyTypes as readonly string[]).includes(type)) problems.push(`key type ${type} (allowed: ${rules.keyTypes.join(', ')})`);
+  if (rules.minRsaBits && type === 'rsa' && (details.modulusLength ?? 0) < rules.minRsaBits) problems.push(`RSA ${details.modulusLength} bits (at least ${rules.minRsaBits})`);
   const curveBits: Record<string, number> = { prime256v1: 256, secp384r1: 384, secp521r1: 521 };
-  if (type === 'ec' && (curveBits[details.namedCurve ?? ''] ?? 0) < policy.certificate.minEcBits) problems.push(`curve ${details.namedCurve} (at least ${policy.certificate.minEcBits} bits)`);
+  if (rules.minEcBits && type === 'ec' && (curveBits[details.namedCurve ?? ''] ?? 0) < rules.minEcBits) problems.push(`curve ${details.namedCurve} (at least ${rules.minEcBits} bits)`);
+  if (rules.curves && type === 'ec' && !rules.curves.includes(details.namedCurve ?? '')) problems.push(`curve ${details.namedCurve} (allowed: ${rules.curves.join(', ')})`);
   const signature = signatureAlgorithm(leaf);
-  if (!policy.certificate.signatureAlgorithms.includes(signature)) problems.push(`signature ${signature}`);
+  if (rules.signatureAlgorithms && !rules.signatureAlgorithms.includes(signature)) problems.push(`signature ${signature} (allowed: ${rules.signatureAlgorithms.join(', ')})`);
   const lifespan = Math.round((Date.parse(leaf.validTo) - Date.parse(leaf.validFrom)) / DAY_MS);
-  if (lifespan > policy.certificate.maxLifespanDays) problems.push(`lifespan ${lifespan} days (at most ${policy.certificate.maxLifespanDays})`);
+  if (rules.maxLifespanDays && lifespan > rules.maxLifespanDays) problems.push(`lifespan ${lifespan} days (at most ${rules.maxLifespanDays})`);
   const described = `${type === 'rsa' ? `RSA ${details.modulusLength}` : `EC ${details.namedCurve}`}, ${signature}, ${lifespan} days`;
   return problems.length ? { ok: false, detail: `${described}: not allowed by ${policy.name}: ${problems.join('; ')}` } : { ok: true, detail: `${described}: allowed by ${policy.name}` };
 }

@@ -14,13 +14,15 @@
  *     minimum_version: TLSv1_2    # optional: TLSv1 | TLSv1_1 | TLSv1_2 | TLSv1_3
  *     maximum_version: TLSv1_3    # optional
  *     ciphers: ECDHE+AESGCM       # optional, OpenSSL cipher list
+ *     groups: X25519:prime256v1   # optional, key exchange groups (not the Python servers)
  *     hostnames: [api.example.test]
  *   client:
  *     implementation: axios       # optional: axios | requests | python-context | openssl | curl
- *     verify: tls/server-ca.pem   # the CA that issued the server certificate
+ *     verify: tls/server-ca.pem   # the CA that issued the server certificate; true: the system's roots;
+ *                                 # false: no verification (a finding, as document 000's own bad setting)
  *     cert: [tls/client.pem, tls/client.key]   # mutual authentication
  *   intent: mutual                # one-way | mutual
- *   policy: mozilla-intermediate  # mozilla-modern | mozilla-intermediate | a policy file
+ *   policy: mozilla-intermediate  # mozilla-modern | mozilla-intermediate | mozilla-old, optionally @5.7 or @6.0 | a policy file
  *   expiry_warning_days: 30       # optional
  */
 import { readFileSync, statSync } from 'node:fs';
@@ -28,6 +30,7 @@ import { dirname, isAbsolute, resolve } from 'node:path';
 import { LineCounter, parseDocument, isMap, isSeq, isScalar, type Node, type YAMLMap } from 'yaml';
 import { HarnessInputError, shortPath } from '../errors';
 import { CLIENTS, SERVERS } from '../peers/registry';
+import { BUILT_IN_POLICY_NAMES, isBuiltInPolicyName } from './policy';
 import { CERT_REQS, SSL_VERSIONS, TLS_VERSIONS, type CertReqs, type TlsVersion } from '../vocabulary';
 
 export interface Deployment {
@@ -43,11 +46,13 @@ export interface Deployment {
     readonly minimum_version?: TlsVersion;
     readonly maximum_version?: TlsVersion;
     readonly ciphers?: string;
+    readonly groups?: string;
     readonly hostnames: readonly string[];
   };
   readonly client: {
     readonly implementation: string;
-    readonly verify: string;
+    /** A CA file; true for the system's roots; false for none (document 000's `verify=False`). */
+    readonly verify: string | boolean;
     readonly cert?: readonly [string, string];
   };
   readonly intent: 'one-way' | 'mutual';
@@ -59,10 +64,9 @@ export interface Deployment {
 }
 
 const MAX_BYTES = 1024 * 1024;
-const SERVER_FIELDS = ['implementation', 'certfile', 'keyfile', 'ca_certs', 'cert_reqs', 'ssl_version', 'minimum_version', 'maximum_version', 'ciphers', 'hostnames'];
+const SERVER_FIELDS = ['implementation', 'certfile', 'keyfile', 'ca_certs', 'cert_reqs', 'ssl_version', 'minimum_version', 'maximum_version', 'ciphers', 'groups', 'hostnames'];
 const CLIENT_FIELDS = ['implementation', 'verify', 'cert'];
 const TOP_FIELDS = ['server', 'client', 'intent', 'policy', 'expiry_warning_days'];
-export const BUILT_IN_POLICIES = ['mozilla-modern', 'mozilla-intermediate'];
 
 /** Read a YAML (or JSON) file into a document whose nodes know their lines; every failure is one line. */
 export function readYaml(path: string, what: string): { root: YAMLMap; lineOf: (node: Node | null | undefined) => number; display: string } {
@@ -110,6 +114,8 @@ export function loadDeployment(path: string, options: { live?: boolean } = {}): 
       return null;
     }
     if (!isMap(pair.value)) fail(key, pair.value as Node, 'must be a mapping of fields');
+    // A finding about a field the file does not write points at its section, where the field would go.
+    lines.set(key, lineOf(pair.key as Node));
     const map = pair.value as YAMLMap;
     for (const item of map.items) {
       const name = isScalar(item.key) ? String(item.key.value) : '?';
@@ -190,12 +196,12 @@ export function loadDeployment(path: string, options: { live?: boolean } = {}): 
   if (intent === 'mutual' && !cert) fail('client.cert', client, 'a mutual deployment needs the client certificate and key its own clients use');
   const policyValue = text(root, '', 'policy', false) ?? 'mozilla-intermediate';
   let policy = policyValue;
-  if (!BUILT_IN_POLICIES.includes(policyValue)) {
+  if (!isBuiltInPolicyName(policyValue)) {
     policy = isAbsolute(policyValue) ? policyValue : resolve(dirname(file), policyValue);
     try {
       statSync(policy);
     } catch {
-      fail('policy', nodeOf(root, 'policy'), `${policyValue}: neither a built-in policy (${BUILT_IN_POLICIES.join(', ')}) nor a policy file`);
+      fail('policy', nodeOf(root, 'policy'), `${policyValue}: neither a built-in policy (${BUILT_IN_POLICY_NAMES.join(', ')}, optionally @<guideline version>) nor a policy file`);
     }
   }
   const daysNode = nodeOf(root, 'expiry_warning_days');
@@ -206,6 +212,15 @@ export function loadDeployment(path: string, options: { live?: boolean } = {}): 
     }
     expiryWarningDays = (daysNode as { value: number }).value;
     lines.set('expiry_warning_days', lineOf(daysNode));
+  }
+  /** requests' verify: a CA file, or a boolean (document 000 writes verify=False). */
+  function verifySetting(): string | boolean {
+    const node = nodeOf(client, 'verify');
+    if (isScalar(node) && typeof node.value === 'boolean') {
+      lines.set('client.verify', lineOf(node));
+      return node.value;
+    }
+    return filePath(client, 'client.', 'verify', true)!;
   }
   const sslVersion = text(server, 'server.', 'ssl_version', false);
   if (sslVersion !== undefined && !(SSL_VERSIONS as readonly string[]).includes(sslVersion.replace(/^ssl\./, ''))) {
@@ -223,9 +238,10 @@ export function loadDeployment(path: string, options: { live?: boolean } = {}): 
       ...optional('minimum_version', oneOf(server, 'server.', 'minimum_version', TLS_VERSIONS, false)),
       ...optional('maximum_version', oneOf(server, 'server.', 'maximum_version', TLS_VERSIONS, false)),
       ...optional('ciphers', text(server, 'server.', 'ciphers', false)),
+      ...optional('groups', text(server, 'server.', 'groups', false)),
       hostnames,
     },
-    client: { implementation: clientImplementation, verify: filePath(client, 'client.', 'verify', true)!, ...(cert ? { cert } : {}) },
+    client: { implementation: clientImplementation, verify: verifySetting(), ...(cert ? { cert } : {}) },
     intent,
     policy,
     expiryWarningDays,

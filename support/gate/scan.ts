@@ -138,7 +138,7 @@ export async function scanServer(target: ScanTarget): Promise<ServerScan> {
         minVersion: VERSION_NAME[options.version] as tls.SecureVersion,
         maxVersion: VERSION_NAME[options.version] as tls.SecureVersion,
         // TLS 1.3 suites go to their own list; the rest of the string only lowers the security level.
-        ciphers: options.ciphers ?? (legacy ? `${EVERY_SUITE}:@SECLEVEL=0` : tls13Offer(TLS13_SUITES)),
+        ciphers: options.ciphers ?? (legacy ? `${EVERY_SUITE}:@SECLEVEL=0` : tls13Offer(TLS13_SUITES)!),
         ecdhCurve: options.groups ?? GROUPS.map((g) => g.offer).join(':'),
         ...(options.ocsp ? { requestOCSP: true } : {}),
         ...credentials,

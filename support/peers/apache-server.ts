@@ -54,6 +54,7 @@ export function apacheConfig(settings: ServerSettings, directory: string, port: 
     ...(settings.cert_reqs ? [`SSLVerifyClient ${VERIFY_CLIENT[settings.cert_reqs]}`, 'SSLVerifyDepth 9'] : []),
     ...(versions ? [`SSLProtocol -all ${versions.map((v) => `+${PROTOCOL_NAME[v]}`).join(' ')}`] : []),
     ...(settings.ciphers ? [`SSLCipherSuite ${quote(settings.ciphers)}`] : []),
+    ...(settings.groups ? [`SSLOpenSSLConfCmd Groups ${quote(settings.groups)}`] : []),
     ...(alpn ? ['Protocols http/1.1'] : []),
   ];
   return lines.join('\n') + '\n';

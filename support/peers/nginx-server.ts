@@ -35,6 +35,7 @@ export function nginxConfig(settings: ServerSettings, directory: string, port: n
     ...(settings.cert_reqs ? [`ssl_verify_client ${VERIFY_CLIENT[settings.cert_reqs]};`, 'ssl_verify_depth 9;'] : []),
     ...(versions ? [`ssl_protocols ${versions.map((v) => PROTOCOL_NAME[v]).join(' ')};`] : []),
     ...(settings.ciphers ? [`ssl_ciphers ${quote(settings.ciphers)};`] : []),
+    ...(settings.groups ? [`ssl_ecdh_curve ${quote(settings.groups)};`] : []),
     'location / { return 200 "hello from nginx\\n"; }',
   ];
   const at = (name: string): string => quote(join(directory, name));

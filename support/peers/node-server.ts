@@ -107,6 +107,7 @@ function translate(settings: ServerSettings): https.ServerOptions {
     ...(range.min ? { minVersion: PROTOCOL_NAME[range.min] } : {}),
     ...(range.max ? { maxVersion: PROTOCOL_NAME[range.max] } : {}),
     ...(settings.ciphers ? { ciphers: settings.ciphers } : {}),
+    ...(settings.groups ? { ecdhCurve: settings.groups } : {}),
     ...(settings.alpn_protocols ? { ALPNProtocols: [...settings.alpn_protocols] } : {}),
   };
 }
@@ -116,6 +117,9 @@ function configurationErrorFrom(error: unknown, settings: ServerSettings): Confi
   const raw = rawError(error);
   if (/KEY_VALUES_MISMATCH|key values mismatch/i.test(`${raw.code} ${raw.message}`)) {
     return new ConfigurationError('keyfile', 'the private key does not match the certificate in certfile', settings.keyfile ?? settings.certfile);
+  }
+  if (/curve|group/i.test(raw.message) && settings.groups) {
+    return new ConfigurationError('groups', `not a group list this OpenSSL accepts: ${JSON.stringify(settings.groups)} (${raw.message})`);
   }
   if (/cipher/i.test(raw.message) && settings.ciphers) {
     return new ConfigurationError('ciphers', `no cipher matches ${JSON.stringify(settings.ciphers)} (${raw.message})`);

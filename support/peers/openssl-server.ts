@@ -71,6 +71,7 @@ function argumentsFor(settings: ServerSettings): string[] {
   if (range.min) args.push('-min_protocol', PROTOCOL_NAME[range.min]);
   if (range.max) args.push('-max_protocol', PROTOCOL_NAME[range.max]);
   if (settings.ciphers) args.push('-cipher', settings.ciphers);
+  if (settings.groups) args.push('-groups', settings.groups);
   refuseNpn(settings);
   if (settings.alpn_protocols) args.push('-alpn', settings.alpn_protocols.join(','));
   return args;

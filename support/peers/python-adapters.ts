@@ -109,6 +109,8 @@ function pythonServer(name: string, summary: string): ServerImplementation {
         if (name !== 'python-eventlet') throw new ConfigurationError('server', `only python-eventlet has document 000's as-written form, not ${name}`);
         return startAsWritten(settings);
       }
+      // Python's ssl has no group list for a server (set_ecdh_curve names one curve, TLS 1.2 only): refused, not dropped.
+      if (settings.groups) throw new ConfigurationError('groups', `${name} cannot express a group list: Python's SSLContext has only set_ecdh_curve (one curve, TLS 1.2)`);
       const reply = await pythonPeer().request('start_server', { kind: name, settings });
       const refused = refusal(reply);
       if (refused) throw refused;

@@ -58,6 +58,12 @@ export interface ServerSettings {
    */
   readonly groups?: string;
   /**
+   * Whether the server imposes its own suite order (OpenSSL's
+   * SSL_OP_CIPHER_SERVER_PREFERENCE; Mozilla's `server_preferred_order`).
+   * Absent: the implementation's default (Node and Python impose theirs).
+   */
+  readonly server_preferred_order?: boolean;
+  /**
    * Run document 000's server exactly as written (stdlib ssl.wrap_socket, the
    * process not monkey-patched). Only the python-eventlet server has this form.
    */

@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:https';
-import type { AddressInfo } from 'node:net';
+import { createServer as createNetServer, type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { Writable } from 'node:stream';
@@ -47,7 +47,7 @@ describe('the deployment gate', () => {
 
   for (const example of examples) {
     it(`examples/${example}: exits and finds exactly what expected.json says`, async () => {
-      const expected = JSON.parse(readFileSync(join(ROOT, 'examples', example, 'expected.json'), 'utf8')) as { exit: number; violated: { rule: string; field: string }[] };
+      const expected = JSON.parse(readFileSync(join(ROOT, 'examples', example, 'expected.json'), 'utf8')) as { exit: number; violated: { rule: string; field: string }[]; inconclusive: { rule: string; field: string }[] };
       const reports = join(scratch, `reports-${example}`);
       const run = await gate(join(ROOT, 'examples', example, 'deployment.yaml'), reports);
       assert.equal(run.code, expected.exit, run.stdout + run.stderr);
@@ -55,11 +55,15 @@ describe('the deployment gate', () => {
       assert.equal(result.verdict, expected.exit === 0 ? 'pass' : 'fail');
       const violated = result.findings.filter((f) => f.status === 'violated').map((f) => `${f.rule} @ ${f.field}`).sort();
       assert.deepEqual(violated, expected.violated.map((v) => `${v.rule} @ ${v.field}`).sort());
+      const inconclusive = result.findings.filter((f) => f.status === 'inconclusive').map((f) => `${f.rule} @ ${f.field}`).sort();
+      assert.deepEqual(inconclusive, expected.inconclusive.map((v) => `${v.rule} @ ${v.field}`).sort());
+      for (const v of expected.inconclusive) assert.match(run.stdout, new RegExp(`\\? ${v.rule.replace(/\./g, '\\.')}:[^\\n]*\\n    fix ${v.field.replace(/\./g, '\\.')} first`));
       // Each violated rule is printed with the field to change.
       for (const v of expected.violated) assert.match(run.stdout, new RegExp(`✘ ${v.rule.replace(/\./g, '\\.')}:[^\\n]*\\n    change ${v.field.replace(/\./g, '\\.')}`));
       const junit = readFileSync(join(reports, 'gate.junit.xml'), 'utf8');
       assert.equal((junit.match(/<testcase /g) ?? []).length, result.findings.length, 'one testcase per rule');
       assert.equal((junit.match(/<failure /g) ?? []).length, expected.violated.length);
+      assert.equal((junit.match(/<error /g) ?? []).length, expected.inconclusive.length);
       for (const testcase of junit.match(/<testcase [^>]*>/g) ?? []) assert.match(testcase, /classname="[^"]+" name="[^"]+"/);
       // Schema-valid against the JUnit shape CI systems read (xmllint comes from libxml2-utils, which CI installs).
       if (commandExists('xmllint') || process.env.TLS_CONFORMANCE_REQUIRE_ALL === '1') {
@@ -69,38 +73,85 @@ describe('the deployment gate', () => {
     });
   }
 
-  it('checks a live target on loopback, and refuses any other address', async () => {
+  it('checks a live target, named by address or by host name, with --sni', async () => {
     await loadPki();
-    const listen = (ciphers?: string): Promise<Server> =>
+    const listen = (ciphers?: string, hsts?: string): Promise<Server> =>
       new Promise((done) => {
-        const server = createServer({ cert: readFileSync(profileFiles('localhost').cert), key: readFileSync(profileFiles('localhost').key), ...(ciphers ? { ciphers } : {}) }, (_q, r) => r.end('ok'));
+        // Mozilla's intermediate groups and the client's suite order; only the suites differ between the two servers.
+        const server = createServer(
+          { cert: readFileSync(profileFiles('localhost').cert), key: readFileSync(profileFiles('localhost').key), ecdhCurve: 'X25519:P-256:P-384', honorCipherOrder: false, ...(ciphers ? { ciphers } : {}) },
+          (_q, r) => {
+            if (hsts) r.setHeader('Strict-Transport-Security', hsts);
+            r.end('ok');
+          },
+        );
         server.listen(0, '127.0.0.1', () => done(server));
       });
     const deployment = join(ROOT, 'examples', 'live-target', 'deployment.yaml');
-    const strict = await listen('ECDHE-RSA-AES128-GCM-SHA256:ECDHE-RSA-AES256-GCM-SHA384:ECDHE-RSA-CHACHA20-POLY1305');
+    const strict = await listen('ECDHE-RSA-AES128-GCM-SHA256:ECDHE-RSA-AES256-GCM-SHA384:ECDHE-RSA-CHACHA20-POLY1305', 'max-age=63072000; includeSubDomains');
     const lax = await listen();
     try {
-      const pass = await runWith(deployment, strict);
+      const pass = await runWith(deployment, `127.0.0.1:${port(strict)}`);
       assert.equal(pass.code, 0, pass.stdout + pass.stderr);
-      const fail = await runWith(deployment, lax);
+      // The live target's own HTTP answer is read: its HSTS header counts, and its absence is a finding.
+      assert.match(pass.stdout, /✔ policy\.hsts: Strict-Transport-Security: max-age=63072000/);
+      const fail = await runWith(deployment, `127.0.0.1:${port(lax)}`);
       assert.equal(fail.code, 1, fail.stdout + fail.stderr);
-      assert.match(fail.stdout, /✘ cipher\.restricted-by-ciphers: accepts legacy suites: AES128-GCM-SHA256/);
+      assert.match(fail.stdout, /✘ policy\.hsts: the HTTP answer \(HTTP 200\) has no Strict-Transport-Security header/);
+      assert.match(fail.stdout, /✘ cipher\.restricted-by-ciphers: accepts legacy suites: [^\n]*AES128-GCM-SHA256/);
+      // A host name is resolved and asked for by SNI; --sni asks for another name.
+      const byName = await runWith(deployment, `localhost:${port(strict)}`);
+      assert.equal(byName.code, 0, byName.stdout + byName.stderr);
+      const otherName = await runWith(deployment, `127.0.0.1:${port(strict)}`, ['--sni', 'wrong.host.example']);
+      assert.equal(otherName.code, 1, otherName.stdout);
+      assert.match(otherName.stdout, /✘ one-way\.client-verifies-server: [^\n]*hostname_mismatch/);
     } finally {
       strict.close();
       lax.close();
     }
-    const stdout = capture();
-    const stderr = capture();
-    const code = await runConformance(['--deployment', deployment, '--target', '192.168.1.1:443', '--reports', join(scratch, 'nowhere')], { stdout: stdout.stream, stderr: stderr.stream });
-    assert.equal(code, 2);
-    assert.match(stderr.text(), /^conformance: --target 192\.168\.1\.1:443: the harness connects to loopback addresses only/);
 
-    async function runWith(file: string, server: Server) {
+    function port(server: Server): number {
+      return (server.address() as AddressInfo).port;
+    }
+    async function runWith(file: string, target: string, extra: string[] = []) {
       const out = capture();
       const err = capture();
-      const port = (server.address() as AddressInfo).port;
-      const result = await runConformance(['--deployment', file, '--target', `127.0.0.1:${port}`, '--reports', join(scratch, `live-${port}`)], { stdout: out.stream, stderr: err.stream });
+      const result = await runConformance(['--deployment', file, '--target', target, ...extra, '--reports', join(scratch, `live-${target}`)], { stdout: out.stream, stderr: err.stream });
       return { code: result, stdout: out.text(), stderr: err.text() };
+    }
+  });
+
+  it('gives up on a target that cannot be reached within a bounded time: exit 2, one line', async () => {
+    const deployment = join(ROOT, 'examples', 'live-target', 'deployment.yaml');
+    // A port nobody listens on, and one that accepts TCP and never answers.
+    const closed = await new Promise<number>((done) => {
+      const probe = createNetServer().listen(0, '127.0.0.1', () => {
+        const p = (probe.address() as AddressInfo).port;
+        probe.close(() => done(p));
+      });
+    });
+    const silent = createNetServer(() => undefined);
+    await new Promise<void>((done) => silent.listen(0, '127.0.0.1', done));
+    const cases: [string, RegExp][] = [
+      [`127.0.0.1:${closed}`, /^conformance: --target 127\.0\.0\.1:\d+: no TLS server answers there \(connect ECONNREFUSED/],
+      [`127.0.0.1:${(silent.address() as AddressInfo).port}`, /^conformance: --target 127\.0\.0\.1:\d+: no TLS server answers there \(no TLS answer within 5 s\)/],
+      ['no-such-host.invalid:443', /^conformance: --target no-such-host\.invalid:443: no-such-host\.invalid cannot be resolved/],
+      ['not a target', /^conformance: --target not a target: expected host:port/],
+      ['[not-ipv6]:443', /^conformance: --target \[not-ipv6\]:443: expected host:port/],
+    ];
+    try {
+      for (const [target, pattern] of cases) {
+        const out = capture();
+        const err = capture();
+        const started = Date.now();
+        const code = await runConformance(['--deployment', deployment, '--target', target, '--reports', join(scratch, 'unreachable')], { stdout: out.stream, stderr: err.stream });
+        assert.equal(code, 2, `${target}: ${out.text()}${err.text()}`);
+        assert.equal(err.text().trim().split('\n').length, 1, err.text());
+        assert.match(err.text(), pattern);
+        assert.ok(Date.now() - started < 12_000, `${target}: gave up after ${Date.now() - started} ms`);
+      }
+    } finally {
+      silent.close();
     }
   });
 

@@ -15,6 +15,7 @@
  *     maximum_version: TLSv1_3    # optional
  *     ciphers: ECDHE+AESGCM       # optional, OpenSSL cipher list
  *     groups: X25519:prime256v1   # optional, key exchange groups (not the Python servers)
+ *     server_preferred_order: false  # optional, whether the server imposes its suite order (not the Python servers)
  *     hostnames: [api.example.test]
  *   client:
  *     implementation: axios       # optional: axios | requests | python-context | openssl | curl
@@ -47,6 +48,7 @@ export interface Deployment {
     readonly maximum_version?: TlsVersion;
     readonly ciphers?: string;
     readonly groups?: string;
+    readonly server_preferred_order?: boolean;
     readonly hostnames: readonly string[];
   };
   readonly client: {
@@ -64,7 +66,7 @@ export interface Deployment {
 }
 
 const MAX_BYTES = 1024 * 1024;
-const SERVER_FIELDS = ['implementation', 'certfile', 'keyfile', 'ca_certs', 'cert_reqs', 'ssl_version', 'minimum_version', 'maximum_version', 'ciphers', 'groups', 'hostnames'];
+const SERVER_FIELDS = ['implementation', 'certfile', 'keyfile', 'ca_certs', 'cert_reqs', 'ssl_version', 'minimum_version', 'maximum_version', 'ciphers', 'groups', 'server_preferred_order', 'hostnames'];
 const CLIENT_FIELDS = ['implementation', 'verify', 'cert'];
 const TOP_FIELDS = ['server', 'client', 'intent', 'policy', 'expiry_warning_days'];
 
@@ -222,6 +224,13 @@ export function loadDeployment(path: string, options: { live?: boolean } = {}): 
     }
     return filePath(client, 'client.', 'verify', true)!;
   }
+  function flag(map: YAMLMap, prefix: string, key: string): boolean | undefined {
+    const node = nodeOf(map, key);
+    if (node === undefined) return undefined;
+    if (!isScalar(node) || typeof node.value !== 'boolean') fail(`${prefix}${key}`, node, 'must be true or false');
+    lines.set(`${prefix}${key}`, lineOf(node));
+    return (node as { value: boolean }).value;
+  }
   const sslVersion = text(server, 'server.', 'ssl_version', false);
   if (sslVersion !== undefined && !(SSL_VERSIONS as readonly string[]).includes(sslVersion.replace(/^ssl\./, ''))) {
     fail('server.ssl_version', nodeOf(server, 'ssl_version'), `unknown protocol constant ${JSON.stringify(sslVersion)} (expected one of ${SSL_VERSIONS.join(', ')})`);
@@ -239,6 +248,7 @@ export function loadDeployment(path: string, options: { live?: boolean } = {}): 
       ...optional('maximum_version', oneOf(server, 'server.', 'maximum_version', TLS_VERSIONS, false)),
       ...optional('ciphers', text(server, 'server.', 'ciphers', false)),
       ...optional('groups', text(server, 'server.', 'groups', false)),
+      ...optional('server_preferred_order', flag(server, 'server.', 'server_preferred_order')),
       hostnames,
     },
     client: { implementation: clientImplementation, verify: verifySetting(), ...(cert ? { cert } : {}) },

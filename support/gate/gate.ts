@@ -162,6 +162,7 @@ export async function runGate(deployment: Deployment, policy: Policy, target?: L
     ...(s.maximum_version ? { maximum_version: s.maximum_version } : {}),
     ...(s.ciphers ? { ciphers: s.ciphers } : {}),
     ...(s.groups ? { groups: s.groups } : {}),
+    ...(s.server_preferred_order !== undefined ? { server_preferred_order: s.server_preferred_order } : {}),
   };
   const base: ClientSettings = {
     ...DEFAULT_CLIENT,
@@ -181,7 +182,7 @@ export async function runGate(deployment: Deployment, policy: Policy, target?: L
     } catch (error) {
       if (!(error instanceof ConfigurationError)) throw error;
       // A setting the implementation cannot express is the file's problem, not the server's.
-      if (error.field === 'groups' && /cannot express/.test(error.detail)) brokenFile('server.groups', error.detail);
+      if (/cannot express/.test(error.detail)) brokenFile(`server.${error.field}`, error.detail);
       add('one-way.server-needs-cert-and-key', { status: 'violated', detail: `${deployment.server.implementation} refused the configuration: ${error.message}`, field: error.field.startsWith('server.') ? error.field : `server.${error.field}` });
       return finish();
     }

@@ -222,7 +222,7 @@ export const MEASURED_CHECKS: readonly MeasuredCheck[] = [
   },
   {
     rule: 'policy.server-order',
-    field: 'server.ciphers',
+    field: 'server.server_preferred_order',
     check: ({ scan, policy }) => {
       if (policy.serverPreferredOrder === undefined) return unasked(policy, 'suite order');
       if (!scan.serverOrder.measured) return notMeasured(scan.serverOrder);

@@ -149,15 +149,24 @@ export async function scanServer(target: ScanTarget): Promise<ServerScan> {
         return;
       }
       if (options.ocsp) socket.once('OCSPResponse', (response: Buffer) => (ocsp = response && response.length ? response : null));
+      // What the server chose, read as soon as the keys exist (after its hello and key exchange): a server that then
+      // drops the connection (refusing the client's certificate with a reset) takes the socket's state with it.
+      let chosen: { protocol: string | null; cipher: string; ephemeral: tls.EphemeralKeyInfo | null; chain: X509Certificate[] } | null = null;
+      const snapshot = (): void => {
+        const cipher = socket.getCipher?.()?.name;
+        if (cipher) chosen = { protocol: socket.getProtocol(), cipher, ephemeral: socket.getEphemeralKeyInfo() as tls.EphemeralKeyInfo | null, chain: peerChain(socket) };
+      };
+      socket.on('keylog', () => chosen ?? snapshot());
       const done = (error: string | null): void => {
-        const cipher = socket.getCipher?.()?.name ?? null;
+        if (!error || !chosen) snapshot();
+        const seen = chosen as { protocol: string | null; cipher: string; ephemeral: tls.EphemeralKeyInfo | null; chain: X509Certificate[] } | null;
         const result: Handshake = {
-          accepted: Boolean(cipher),
-          protocol: cipher ? socket.getProtocol() : null,
-          cipher,
-          ephemeral: cipher ? (socket.getEphemeralKeyInfo() as tls.EphemeralKeyInfo | null) : null,
+          accepted: Boolean(seen),
+          protocol: seen?.protocol ?? null,
+          cipher: seen?.cipher ?? null,
+          ephemeral: seen?.ephemeral ?? null,
           ocsp,
-          chain: cipher ? peerChain(socket) : [],
+          chain: seen?.chain ?? [],
           error,
         };
         socket.destroy();

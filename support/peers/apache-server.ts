@@ -55,6 +55,7 @@ export function apacheConfig(settings: ServerSettings, directory: string, port: 
     ...(versions ? [`SSLProtocol -all ${versions.map((v) => `+${PROTOCOL_NAME[v]}`).join(' ')}`] : []),
     ...(settings.ciphers ? [`SSLCipherSuite ${quote(settings.ciphers)}`] : []),
     ...(settings.groups ? [`SSLOpenSSLConfCmd Groups ${quote(settings.groups)}`] : []),
+    ...(settings.server_preferred_order !== undefined ? [`SSLHonorCipherOrder ${settings.server_preferred_order ? 'on' : 'off'}`] : []),
     ...(alpn ? ['Protocols http/1.1'] : []),
   ];
   return lines.join('\n') + '\n';

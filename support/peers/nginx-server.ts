@@ -36,6 +36,7 @@ export function nginxConfig(settings: ServerSettings, directory: string, port: n
     ...(versions ? [`ssl_protocols ${versions.map((v) => PROTOCOL_NAME[v]).join(' ')};`] : []),
     ...(settings.ciphers ? [`ssl_ciphers ${quote(settings.ciphers)};`] : []),
     ...(settings.groups ? [`ssl_ecdh_curve ${quote(settings.groups)};`] : []),
+    ...(settings.server_preferred_order !== undefined ? [`ssl_prefer_server_ciphers ${settings.server_preferred_order ? 'on' : 'off'};`] : []),
     'location / { return 200 "hello from nginx\\n"; }',
   ];
   const at = (name: string): string => quote(join(directory, name));

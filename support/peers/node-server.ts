@@ -108,6 +108,7 @@ function translate(settings: ServerSettings): https.ServerOptions {
     ...(range.max ? { maxVersion: PROTOCOL_NAME[range.max] } : {}),
     ...(settings.ciphers ? { ciphers: settings.ciphers } : {}),
     ...(settings.groups ? { ecdhCurve: settings.groups } : {}),
+    ...(settings.server_preferred_order !== undefined ? { honorCipherOrder: settings.server_preferred_order } : {}),
     ...(settings.alpn_protocols ? { ALPNProtocols: [...settings.alpn_protocols] } : {}),
   };
 }

@@ -72,6 +72,7 @@ function argumentsFor(settings: ServerSettings): string[] {
   if (range.max) args.push('-max_protocol', PROTOCOL_NAME[range.max]);
   if (settings.ciphers) args.push('-cipher', settings.ciphers);
   if (settings.groups) args.push('-groups', settings.groups);
+  if (settings.server_preferred_order) args.push('-serverpref');
   refuseNpn(settings);
   if (settings.alpn_protocols) args.push('-alpn', settings.alpn_protocols.join(','));
   return args;

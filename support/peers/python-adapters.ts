@@ -111,6 +111,7 @@ function pythonServer(name: string, summary: string): ServerImplementation {
       }
       // Python's ssl has no group list for a server (set_ecdh_curve names one curve, TLS 1.2 only): refused, not dropped.
       if (settings.groups) throw new ConfigurationError('groups', `${name} cannot express a group list: Python's SSLContext has only set_ecdh_curve (one curve, TLS 1.2)`);
+      if (settings.server_preferred_order !== undefined) throw new ConfigurationError('server_preferred_order', `${name} cannot express it: the documents' servers set no SSLContext options`);
       const reply = await pythonPeer().request('start_server', { kind: name, settings });
       const refused = refusal(reply);
       if (refused) throw refused;

@@ -33,7 +33,7 @@ export function signatureAlgorithm(cert: X509Certificate): string {
   return SIGNATURE_ALGORITHMS[oid] ?? oid;
 }
 
-export type Check = { readonly ok: true; readonly detail: string } | { readonly ok: false; readonly detail: string };
+export type Check = { readonly ok: true; readonly detail: string } | { readonly ok: false; readonly detail: string; readonly field?: string };
 
 const subjectOf = (cert: X509Certificate): string => cert.subject.split('\n').join(', ');
 
@@ -77,7 +77,7 @@ export function checkHostnames(leaf: X509Certificate, hostnames: readonly string
   if (missing.length) {
     const cnOnly = missing.filter((name) => !isIP(name) && leaf.checkHost(name, { subject: 'always' }) !== undefined);
     if (cnOnly.length) {
-      return { ok: false, detail: `the certificate names ${cnOnly.join(', ')} only in its subject CN (${leaf.subjectAltName ? `subjectAltName ${leaf.subjectAltName}` : 'no subjectAltName'}): ${CN_ONLY_REFUSED_BY} refuse it; put every name in subjectAltName` };
+      return { ok: false, detail: `the certificate names ${cnOnly.join(', ')} only in its subject CN (${leaf.subjectAltName ? `subjectAltName ${leaf.subjectAltName}` : 'no subjectAltName'}): ${CN_ONLY_REFUSED_BY} refuse it; put every name in subjectAltName`, field: 'server.certfile' };
     }
     return { ok: false, detail: `the certificate (${leaf.subjectAltName ?? 'no subjectAltName'}) does not name ${missing.join(', ')}` };
   }

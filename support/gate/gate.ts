@@ -140,7 +140,7 @@ export async function runGate(deployment: Deployment, policy: Policy, target?: L
     add('identity.chain', { status: 'skipped', detail: why });
   }
   const names = checkHostnames(leaf, deployment.server.hostnames);
-  add('identity.hostname-matches', { status: names.ok ? 'held' : 'violated', detail: names.detail, field: 'server.hostnames' });
+  add('identity.hostname-matches', { status: names.ok ? 'held' : 'violated', detail: names.detail, field: (!names.ok && names.field) || 'server.hostnames' });
   const validity = checkValidity(leaf, deployment.expiryWarningDays);
   add('identity.validity-period', { status: validity.ok ? 'held' : 'violated', detail: validity.detail, field: 'server.certfile' });
   const certificatePolicy = checkPolicyCertificate(leaf, policy);

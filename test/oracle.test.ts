@@ -1,0 +1,360 @@
+/**
+ * The gate's scanner against an oracle: on the same live server, scanServer()
+ * finds exactly what Debian's sslscan finds: the versions accepted, the
+ * suites accepted in each version, and the key-exchange groups accepted.
+ * One row per server configuration, openssl s_server and nginx, each started
+ * on a free loopback port and stopped (its whole process group) afterwards.
+ */
+import assert from 'node:assert/strict';
+import { execFile, execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { connect, createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { scanServer, type ScannedVersion } from '../support/gate/scan';
+import { loadPki, profileFiles } from '../support/pki';
+
+const OPENSSL = '/usr/bin/openssl';
+const NGINX = '/usr/sbin/nginx';
+const SSLSCAN = '/usr/bin/sslscan';
+
+function commandExists(command: string): boolean {
+  try {
+    execFileSync('sh', ['-c', `command -v ${command}`], { stdio: 'ignore' });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+const missing = [SSLSCAN, NGINX, OPENSSL].filter((command) => !commandExists(command));
+// CI installs sslscan and nginx and must not pass by skipping.
+const skip = missing.length && process.env.TLS_CONFORMANCE_REQUIRE_ALL !== '1' ? `missing ${missing.join(', ')} (apt-get install -y sslscan nginx openssl)` : false;
+
+/** sslscan's version words → the scanner's. */
+const SSLSCAN_PROTOCOL: Record<string, ScannedVersion> = { 'ssl 3': 'SSLv3', 'tls 1.0': 'TLSv1', 'tls 1.1': 'TLSv1_1', 'tls 1.2': 'TLSv1_2', 'tls 1.3': 'TLSv1_3' };
+const SSLSCAN_CIPHER_VERSION: Record<string, ScannedVersion> = { SSLv3: 'SSLv3', 'TLSv1.0': 'TLSv1', 'TLSv1.1': 'TLSv1_1', 'TLSv1.2': 'TLSv1_2', 'TLSv1.3': 'TLSv1_3' };
+/** IANA group ids → the scanner's (OpenSSL's) group names. */
+const GROUP_ID: Record<number, string> = {
+  0x001d: 'X25519',
+  0x0017: 'prime256v1',
+  0x0018: 'secp384r1',
+  0x0019: 'secp521r1',
+  0x001e: 'X448',
+  0x0100: 'ffdhe2048',
+  0x0101: 'ffdhe3072',
+  0x0102: 'ffdhe4096',
+  0x0103: 'ffdhe6144',
+  0x0104: 'ffdhe8192',
+};
+
+/** What one tool found, in the scanner's words; sets as sorted lists so that a mismatch prints both. */
+interface Findings {
+  readonly versions: string[];
+  readonly suites: Record<string, string[]>;
+  /** Groups per version the groups were asked in ('TLSv1.2', 'TLSv1.3'). */
+  readonly groups: Record<string, string[]>;
+  /** DH sizes of the DHE suites below TLS 1.3. */
+  readonly dhBits: number[];
+}
+
+const sorted = <T>(values: Iterable<T>): T[] => [...new Set(values)].sort();
+const attributes = (tag: string): Record<string, string> => Object.fromEntries([...tag.matchAll(/([\w-]+)="([^"]*)"/g)].map((m) => [m[1]!, m[2]!]));
+
+export function parseSslscan(xml: string): Findings {
+  const versions: string[] = [];
+  for (const tag of xml.match(/<protocol [^>]*\/>/g) ?? []) {
+    const a = attributes(tag);
+    const version = SSLSCAN_PROTOCOL[`${a.type} ${a.version}`];
+    if (version && a.enabled === '1') versions.push(version);
+  }
+  const suites: Record<string, string[]> = {};
+  const dhBits: number[] = [];
+  for (const tag of xml.match(/<cipher [^>]*\/>/g) ?? []) {
+    const a = attributes(tag);
+    if (a.status !== 'accepted' && a.status !== 'preferred') continue;
+    const version = SSLSCAN_CIPHER_VERSION[a.sslversion!];
+    assert.ok(version, `sslscan names an unknown version: ${tag}`);
+    (suites[version] ??= []).push(a.cipher!);
+    if (version !== 'TLSv1_3' && a.dhebits) dhBits.push(Number(a.dhebits));
+  }
+  const groups: Record<string, string[]> = {};
+  for (const tag of xml.match(/<group [^>]*\/>/g) ?? []) {
+    const a = attributes(tag);
+    const name = GROUP_ID[Number(a.id)];
+    assert.ok(name, `sslscan names a group the scanner does not know: ${tag}`);
+    (groups[a.sslversion!] ??= []).push(name);
+  }
+  return {
+    versions: sorted(versions),
+    suites: Object.fromEntries(Object.entries(suites).map(([v, s]) => [v, sorted(s)])),
+    groups: Object.fromEntries(Object.entries(groups).map(([v, g]) => [v, sorted(g)])),
+    dhBits: sorted(dhBits),
+  };
+}
+
+function sslscan(port: number): Promise<{ xml: string; findings: Findings }> {
+  return new Promise((resolve, reject) => {
+    const args = ['--xml=-', '--no-colour', '--sni-name=localhost', '--no-heartbleed', '--no-renegotiation', '--no-compression', '--no-fallback', `127.0.0.1:${port}`];
+    execFile(SSLSCAN, args, { timeout: 60_000, maxBuffer: 16 << 20 }, (error, stdout, stderr) => {
+      if (error) return reject(new Error(`sslscan ${args.join(' ')}: ${error.message} ${stderr}`));
+      const xml = stdout.slice(stdout.indexOf('<?xml'));
+      resolve({ xml, findings: parseSslscan(xml) });
+    });
+  });
+}
+
+async function scanner(port: number): Promise<Findings & { groupsUnmeasured?: string }> {
+  const scan = await scanServer({ host: '127.0.0.1', port, servername: 'localhost' });
+  const suites: Record<string, string[]> = {};
+  for (const s of scan.suites) (suites[s.version] ??= []).push(s.name);
+  const groups: Record<string, string[]> = {};
+  if (scan.groups.measured) for (const g of scan.groups.value) (groups[g.version] ??= []).push(g.name);
+  const dhBits = scan.suites.filter((s) => s.version !== 'TLSv1_3').flatMap((s) => /^DH (\d+)$/.exec(s.keyExchange)?.[1] ?? []).map(Number);
+  return {
+    versions: sorted(scan.versions.filter((v) => v.accepted).map((v) => v.version)),
+    suites: Object.fromEntries(Object.entries(suites).map(([v, s]) => [v, sorted(s)])),
+    groups: Object.fromEntries(Object.entries(groups).map(([v, g]) => [v, sorted(g)])),
+    dhBits: sorted(dhBits),
+    ...(scan.groups.measured ? {} : { groupsUnmeasured: scan.groups.reason }),
+  };
+}
+
+// ---- servers ----
+
+const scratch = mkdtempSync(join(tmpdir(), 'oracle-test-'));
+const running = new Set<ChildProcess>();
+
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const probe = createServer();
+    probe.once('error', reject);
+    probe.listen(0, '127.0.0.1', () => {
+      const { port } = probe.address() as { port: number };
+      probe.close(() => resolve(port));
+    });
+  });
+}
+
+function accepts(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = connect({ host: '127.0.0.1', port });
+    socket.once('connect', () => (socket.destroy(), resolve(true)));
+    socket.once('error', () => resolve(false));
+  });
+}
+
+/** Start a program in its own process group and wait until the port takes TCP connections. */
+async function startListening(command: string, args: string[], port: number): Promise<ChildProcess> {
+  const child = spawn(command, args, { detached: true, stdio: ['ignore', 'ignore', 'pipe'] });
+  running.add(child);
+  let said = '';
+  child.stderr!.on('data', (chunk: Buffer) => (said += chunk.toString()));
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  const deadline = Date.now() + 10_000;
+  for (;;) {
+    if (child.exitCode !== null || child.signalCode !== null) {
+      await exited;
+      running.delete(child);
+      throw new Error(`${command} exited (${child.exitCode ?? child.signalCode}): ${said.trim()}`);
+    }
+    if (await accepts(port)) return child;
+    if (Date.now() > deadline) {
+      await stop(child);
+      throw new Error(`${command} did not listen on ${port} within 10 s: ${said.trim()}`);
+    }
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
+async function stop(child: ChildProcess): Promise<void> {
+  if (!running.delete(child)) return;
+  if (child.exitCode !== null || child.signalCode !== null) return;
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  try {
+    process.kill(-child.pid!, 'SIGTERM');
+  } catch {
+    return; // the group is already gone
+  }
+  const killed = setTimeout(() => {
+    try {
+      process.kill(-child.pid!, 'SIGKILL');
+    } catch {
+      // gone meanwhile
+    }
+  }, 3000);
+  await exited;
+  clearTimeout(killed);
+}
+
+type Cert = 'rsa' | 'ecdsa';
+const certFiles = (cert: Cert) => profileFiles(cert === 'rsa' ? 'localhost' : 'localhost-ecdsa');
+
+function startOpenssl(port: number, cert: Cert, options: readonly string[]): Promise<ChildProcess> {
+  const { cert: certfile, key } = certFiles(cert);
+  return startListening(OPENSSL, ['s_server', '-accept', `127.0.0.1:${port}`, '-www', '-quiet', '-cert', certfile, '-key', key, ...options], port);
+}
+
+let nginxCount = 0;
+function startNginx(port: number, cert: Cert, directives: readonly string[]): Promise<ChildProcess> {
+  const dir = join(scratch, `nginx-${++nginxCount}`);
+  const { cert: certfile, key } = certFiles(cert);
+  const config = `daemon off;
+master_process off;
+worker_processes 1;
+pid ${dir}/nginx.pid;
+error_log ${dir}/error.log;
+events { worker_connections 64; }
+http {
+  access_log ${dir}/access.log;
+  client_body_temp_path ${dir}/body;
+  proxy_temp_path ${dir}/proxy;
+  fastcgi_temp_path ${dir}/fastcgi;
+  uwsgi_temp_path ${dir}/uwsgi;
+  scgi_temp_path ${dir}/scgi;
+  server {
+    listen 127.0.0.1:${port} ssl;
+    server_name localhost;
+    ssl_certificate ${certfile};
+    ssl_certificate_key ${key};
+    ${directives.join('\n    ')}
+    location / { return 200 "ok\\n"; }
+  }
+}
+`;
+  execFileSync('mkdir', ['-p', dir]);
+  writeFileSync(join(dir, 'nginx.conf'), config);
+  return startListening(NGINX, ['-p', dir, '-c', join(dir, 'nginx.conf'), '-e', join(dir, 'error.log')], port);
+}
+
+// ---- the table ----
+
+interface Row {
+  readonly name: string;
+  readonly server: 'openssl' | 'nginx';
+  readonly cert?: Cert;
+  /** s_server options, or nginx directives inside `server {}`. */
+  readonly options: (dhparam: string) => string[];
+}
+
+const MOZILLA_INTERMEDIATE =
+  'ECDHE-ECDSA-AES128-GCM-SHA256:ECDHE-RSA-AES128-GCM-SHA256:ECDHE-ECDSA-AES256-GCM-SHA384:ECDHE-RSA-AES256-GCM-SHA384:ECDHE-ECDSA-CHACHA20-POLY1305:ECDHE-RSA-CHACHA20-POLY1305:DHE-RSA-AES128-GCM-SHA256:DHE-RSA-AES256-GCM-SHA384:DHE-RSA-CHACHA20-POLY1305';
+
+const ROWS: readonly Row[] = [
+  { name: 's_server defaults', server: 'openssl', options: () => [] },
+  {
+    name: "s_server, the issue's example: ARIA, CAMELLIA, DHE and TLS 1.3 CCM_8",
+    server: 'openssl',
+    options: () => [
+      '-cipher',
+      'ECDHE-RSA-AES128-GCM-SHA256:ECDHE-ARIA256-GCM-SHA384:ECDHE-RSA-CAMELLIA256-SHA384:DHE-RSA-AES256-SHA256',
+      '-ciphersuites',
+      'TLS_AES_128_GCM_SHA256:TLS_AES_128_CCM_8_SHA256',
+    ],
+  },
+  { name: 's_server, ARIA suites only below TLS 1.3', server: 'openssl', options: () => ['-cipher', 'ECDHE-ARIA128-GCM-SHA256:ECDHE-ARIA256-GCM-SHA384:DHE-RSA-ARIA256-GCM-SHA384:ARIA128-GCM-SHA256'] },
+  { name: 's_server, CAMELLIA suites only below TLS 1.3', server: 'openssl', options: () => ['-cipher', 'ECDHE-RSA-CAMELLIA128-SHA256:DHE-RSA-CAMELLIA256-SHA:CAMELLIA128-SHA:CAMELLIA256-SHA256'] },
+  {
+    name: 's_server, DHE with a 1024-bit group, TLS 1.2 only',
+    server: 'openssl',
+    options: (dh) => ['-no_tls1_3', '-dhparam', dh, '-cipher', 'DHE-RSA-AES128-GCM-SHA256:DHE-RSA-AES256-SHA:DHE-RSA-CHACHA20-POLY1305:@SECLEVEL=0'],
+  },
+  { name: 's_server, TLS 1.3 only with CCM and CCM_8', server: 'openssl', options: () => ['-tls1_3', '-ciphersuites', 'TLS_AES_128_CCM_8_SHA256:TLS_AES_128_CCM_SHA256:TLS_AES_256_GCM_SHA384'] },
+  { name: 's_server, P-521 only', server: 'openssl', options: () => ['-groups', 'P-521'] },
+  { name: 's_server, TLS 1.3 finite-field groups only', server: 'openssl', options: () => ['-tls1_3', '-groups', 'ffdhe2048:ffdhe4096:ffdhe8192'] },
+  { name: 's_server, TLS 1.0 only at @SECLEVEL=0', server: 'openssl', options: () => ['-tls1', '-cipher', 'ALL:@SECLEVEL=0'] },
+  { name: 's_server, TLS 1.0 to 1.2 at @SECLEVEL=0', server: 'openssl', options: () => ['-min_protocol', 'TLSv1', '-max_protocol', 'TLSv1.2', '-cipher', 'ECDHE:AES128-SHA:@SECLEVEL=0'] },
+  { name: 's_server, static RSA suites', server: 'openssl', options: () => ['-cipher', 'AES128-SHA:AES256-GCM-SHA384'] },
+  { name: 's_server, server order (-serverpref)', server: 'openssl', options: () => ['-serverpref', '-cipher', 'ECDHE-RSA-CHACHA20-POLY1305:ECDHE-RSA-AES256-GCM-SHA384:AES128-SHA'] },
+  { name: 's_server, no TLS 1.3', server: 'openssl', options: () => ['-no_tls1_3', '-groups', 'X25519:P-384'] },
+  { name: 's_server, ECDSA certificate', server: 'openssl', cert: 'ecdsa', options: () => [] },
+  {
+    name: 'nginx, Mozilla intermediate (TLS 1.2 and 1.3)',
+    server: 'nginx',
+    options: (dh) => ['ssl_protocols TLSv1.2 TLSv1.3;', `ssl_ciphers ${MOZILLA_INTERMEDIATE};`, 'ssl_ecdh_curve X25519:prime256v1:secp384r1;', 'ssl_prefer_server_ciphers off;', `ssl_dhparam ${dh};`],
+  },
+  { name: 'nginx, TLS 1.3 only', server: 'nginx', options: () => ['ssl_protocols TLSv1.3;'] },
+  { name: 'nginx, TLS 1.2 only, P-521 only', server: 'nginx', options: () => ['ssl_protocols TLSv1.2;', 'ssl_ecdh_curve secp521r1;'] },
+  {
+    name: 'nginx, ECDSA certificate, DHE with a 1024-bit group, server order',
+    server: 'nginx',
+    cert: 'ecdsa',
+    options: (dh) => ['ssl_protocols TLSv1.2 TLSv1.3;', 'ssl_ciphers "ECDHE-ECDSA-AES256-GCM-SHA384:ECDHE-ECDSA-CAMELLIA128-SHA256:ECDHE-ECDSA-AES128-CCM8:@SECLEVEL=0";', 'ssl_prefer_server_ciphers on;', `ssl_dhparam ${dh};`],
+  },
+  {
+    name: 'nginx, RSA certificate, DHE with a 1024-bit group and ARIA',
+    server: 'nginx',
+    options: (dh) => ['ssl_protocols TLSv1.2;', 'ssl_ciphers "DHE-RSA-AES128-GCM-SHA256:DHE-RSA-ARIA256-GCM-SHA384:ECDHE-ARIA128-GCM-SHA256:@SECLEVEL=0";', `ssl_dhparam ${dh};`],
+  },
+];
+
+describe('the gate scanner finds what sslscan finds', { skip }, () => {
+  let dhparam = '';
+
+  before(async () => {
+    await loadPki();
+    dhparam = join(scratch, 'dh1024.pem');
+    execFileSync(OPENSSL, ['dhparam', '-dsaparam', '-out', dhparam, '1024'], { stdio: 'ignore' });
+  });
+
+  after(async () => {
+    await Promise.all([...running].map(stop));
+    rmSync(scratch, { recursive: true, force: true });
+  });
+
+  it('has at least twelve rows, from both servers', () => {
+    assert.ok(ROWS.length >= 12);
+    assert.ok(ROWS.some((r) => r.server === 'openssl') && ROWS.some((r) => r.server === 'nginx'));
+  });
+
+  for (const row of ROWS) {
+    it(row.name, async () => {
+      let server: ChildProcess | undefined;
+      for (let tries = 1; !server; tries++) {
+        const port = await freePort();
+        try {
+          server = await (row.server === 'openssl' ? startOpenssl : startNginx)(port, row.cert ?? 'rsa', row.options(dhparam));
+        } catch (error) {
+          // The port given out was taken meanwhile: another one.
+          if (tries >= 3 || !/in use|bind/i.test((error as Error).message)) throw error;
+        }
+        if (server) {
+          try {
+            await compare(port);
+          } finally {
+            await stop(server);
+          }
+        }
+      }
+    });
+  }
+});
+
+async function compare(port: number): Promise<void> {
+  const oracle = await sslscan(port);
+  const ours = await scanner(port);
+  const show = (what: string, theirs: unknown, mine: unknown): string =>
+    `${what} differ\n  sslscan: ${JSON.stringify(theirs)}\n  scanner: ${JSON.stringify(mine)}`;
+  assert.ok(oracle.findings.versions.length > 0, `sslscan found no version at all:\n${oracle.xml}`);
+  assert.deepEqual(ours.versions, oracle.findings.versions, show('accepted versions', oracle.findings.versions, ours.versions));
+  for (const version of new Set([...Object.keys(ours.suites), ...Object.keys(oracle.findings.suites)])) {
+    const theirs = oracle.findings.suites[version] ?? [];
+    const mine = ours.suites[version] ?? [];
+    assert.deepEqual(mine, theirs, show(`${version} suites`, theirs, mine));
+  }
+  assert.deepEqual(ours.dhBits, oracle.findings.dhBits, show('DH sizes of DHE suites', oracle.findings.dhBits, ours.dhBits));
+  // The scanner asks about groups in one version (TLS 1.3, else TLS 1.2 with ECDHE); sslscan in each: compare that one.
+  const groupVersions = Object.keys(ours.groups);
+  if (ours.groupsUnmeasured) {
+    // No group is negotiated where the scanner looks: sslscan must find none there either.
+    for (const version of ['TLSv1.3', 'TLSv1.2']) {
+      assert.deepEqual(oracle.findings.groups[version] ?? [], [], `the scanner measured no group (${ours.groupsUnmeasured}), sslscan found ${version} groups ${JSON.stringify(oracle.findings.groups[version])}`);
+    }
+  } else {
+    assert.equal(groupVersions.length, 1, `the scanner measures groups in one version: ${JSON.stringify(ours.groups)}`);
+    const version = groupVersions[0]!;
+    const theirs = oracle.findings.groups[version] ?? [];
+    assert.deepEqual(ours.groups[version], theirs, show(`${version} groups`, theirs, ours.groups[version]));
+  }
+}

@@ -6,13 +6,14 @@
  *   tls.connect handshake plus one HTTP GET with a prebuilt secure context;
  * - the conformance suite's wall time (serial and --parallel 2) and peak memory.
  */
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import tls from 'node:tls';
 import { attemptConnection } from '../support/attempt';
+import { scanServer } from '../support/gate/scan';
 import { clientImplementation, detectImplementations, serverImplementation, SERVERS, CLIENTS } from '../support/peers/registry';
 import { closePythonPeer, pythonPeer } from '../support/peers/python-peer';
 import { stopAllProcesses } from '../support/processes';
@@ -134,13 +135,66 @@ async function main(): Promise<void> {
   for (const implementation of ['node', 'nginx', 'python-eventlet']) {
     if (!servers.some((s) => s.name === implementation)) continue;
     const file = join(gateDir, `${implementation}.yaml`);
-    writeFileSync(file, example.replace('implementation: node', `implementation: ${implementation}`));
+    // The Python servers cannot set groups or the suite order: their deployment leaves both at the default.
+    const text = example.replace('implementation: node', `implementation: ${implementation}`);
+    writeFileSync(file, implementation.startsWith('python') ? text.replace(/\n  (groups|server_preferred_order): .*/g, '') : text);
     const started = performance.now();
     const run = spawnSync(process.execPath, ['--require', 'ts-node/register/transpile-only', 'bin/conformance.ts', '--deployment', file, '--reports', join(gateDir, implementation)], { cwd: ROOT, encoding: 'utf8' });
     gateTimes.push(`${implementation} ${ms(performance.now() - started)} (exit ${run.status})`);
   }
   rmSync(gateDir, { recursive: true, force: true });
   console.log(`\ngate        one mutual deployment, wall time with start-up: ${gateTimes.join(', ')}   goal: node ≤ 5000 ms`);
+
+  // The gate and sslscan against the same live server (issue 9's s_server): the gate probes far more.
+  const sslscan = spawnSync('sh', ['-c', 'command -v sslscan'], { encoding: 'utf8' }).stdout.trim();
+  if (sslscan) {
+    const port = await new Promise<number>((done) => {
+      const probe = require('node:net').createServer().listen(0, '127.0.0.1', () => {
+        const p = probe.address().port;
+        probe.close(() => done(p));
+      });
+    });
+    const pki = join(ROOT, 'certs');
+    const server = spawn('openssl', ['s_server', '-accept', `127.0.0.1:${port}`, '-www', '-quiet', '-cert', join(pki, 'localhost.cert.pem'), '-key', join(pki, 'localhost.key.pem'),
+      '-cipher', 'ECDHE-RSA-AES128-GCM-SHA256:ECDHE-ARIA256-GCM-SHA384:ECDHE-RSA-CAMELLIA256-SHA384:DHE-RSA-AES256-SHA256', '-ciphersuites', 'TLS_AES_128_GCM_SHA256:TLS_AES_128_CCM_8_SHA256'], { stdio: 'ignore' });
+    try {
+      for (let i = 0; i < 50; i++) {
+        const open = await new Promise<boolean>((done) => require('node:net').connect(port, '127.0.0.1').once('connect', function (this: import('node:net').Socket) { this.destroy(); done(true); }).once('error', () => done(false)));
+        if (open) break;
+        await new Promise((done) => setTimeout(done, 50));
+      }
+      const scans: number[] = [];
+      let connections = 0;
+      for (let i = 0; i < 3; i++) {
+        const [scan, scanMs] = await timed(() => scanServer({ host: '127.0.0.1', port, servername: 'localhost' }));
+        scans.push(scanMs);
+        connections = scan.connections;
+      }
+      const gateDir2 = mkdtempSync(join(tmpdir(), 'bench-live-'));
+      const started = performance.now();
+      const gate = spawnSync(process.execPath, ['--require', 'ts-node/register/transpile-only', 'bin/conformance.ts', '--deployment', 'examples/live-target/deployment.yaml', '--target', `127.0.0.1:${port}`, '--reports', gateDir2], { cwd: ROOT, encoding: 'utf8' });
+      const gateWall = performance.now() - started;
+      const gateOwn = (JSON.parse(readFileSync(join(gateDir2, 'gate.json'), 'utf8')) as { durationMs: number }).durationMs;
+      rmSync(gateDir2, { recursive: true, force: true });
+      const sslscans: number[] = [];
+      for (let i = 0; i < 3; i++) {
+        const t = performance.now();
+        spawnSync(sslscan, ['--xml=-', '--no-colour', `127.0.0.1:${port}`], { encoding: 'utf8' });
+        sslscans.push(performance.now() - t);
+      }
+      const scanMedian = stats(scans).median;
+      const sslscanMedian = stats(sslscans).median;
+      console.log(`\ngate vs sslscan, the same live server (4 TLS 1.2 suites, 2 TLS 1.3 suites, 10 groups):`);
+      console.log(`  the gate's scan (versions, every suite by elimination, groups, sizes, order, compression, renegotiation, EMS, fallback SCSV, OCSP): median ${ms(scanMedian)}, ${connections} connections`);
+      console.log(`  the whole gate on it (certificates, clients, probes, scan, reports): ${ms(gateOwn)} in the gate, ${ms(gateWall)} wall with ts-node start-up (exit ${gate.status})`);
+      console.log(`  sslscan --xml (versions, suites, groups, certificate): median ${ms(sslscanMedian)}`);
+      console.log(`  ratio gate/sslscan: scan ${(scanMedian / sslscanMedian).toFixed(2)}×, whole gate ${(gateOwn / sslscanMedian).toFixed(2)}×   goal: ≤ 1×`);
+    } finally {
+      server.kill();
+    }
+  } else {
+    console.log('\ngate vs sslscan: sslscan is not installed (apt-get install sslscan)');
+  }
 
   // The suite, every available pair
   const serial = runSuite([]);

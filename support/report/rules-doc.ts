@@ -4,6 +4,7 @@
  */
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { GATE_RULES } from '../gate/probes';
 import { RULES } from '../rules';
 
 export const RULES_DOC = 'docs/rules.md';
@@ -29,6 +30,16 @@ export function renderRulesDoc(): string {
     for (const rule of rules) lines.push(`| <a id="${rule.id}"></a>\`${rule.id}\` | ${rule.title} | ${rule.source} |`);
     lines.push('');
   }
+  lines.push(
+    '## Checks of the deployment gate only',
+    '',
+    'The gate (`--deployment`) also checks the policy and the protocol, measured from the wire (see the README).',
+    '',
+    '| id | check |',
+    '|---|---|',
+    ...Object.entries(GATE_RULES).map(([id, title]) => `| <a id="${id}"></a>\`${id}\` | ${title} |`),
+    '',
+  );
   return lines.join('\n');
 }
 

@@ -7,11 +7,11 @@
  */
 import assert from 'node:assert/strict';
 import { execFile, execFileSync, spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { connect, createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { after, before, describe, it } from 'node:test';
+import { after, before, describe, it, type TestContext } from 'node:test';
 import { scanServer, type ScannedVersion } from '../support/gate/scan';
 import { loadPki, profileFiles } from '../support/pki';
 
@@ -62,7 +62,7 @@ interface Findings {
 const sorted = <T>(values: Iterable<T>): T[] => [...new Set(values)].sort();
 const attributes = (tag: string): Record<string, string> => Object.fromEntries([...tag.matchAll(/([\w-]+)="([^"]*)"/g)].map((m) => [m[1]!, m[2]!]));
 
-export function parseSslscan(xml: string): Findings {
+function parseSslscan(xml: string): Findings {
   const versions: string[] = [];
   for (const tag of xml.match(/<protocol [^>]*\/>/g) ?? []) {
     const a = attributes(tag);
@@ -84,7 +84,7 @@ export function parseSslscan(xml: string): Findings {
     const a = attributes(tag);
     const name = GROUP_ID[Number(a.id)];
     assert.ok(name, `sslscan names a group the scanner does not know: ${tag}`);
-    (groups[a.sslversion!] ??= []).push(name);
+    (groups[a.sslversion === 'TLSv1.0' ? 'TLSv1' : a.sslversion!] ??= []).push(name); // the scanner says TLSv1, as OpenSSL's libraries do
   }
   return {
     versions: sorted(versions),
@@ -105,7 +105,13 @@ function sslscan(port: number): Promise<{ xml: string; findings: Findings }> {
   });
 }
 
-async function scanner(port: number): Promise<Findings & { groupsIn: string | null; groupsUnmeasured?: string }> {
+interface ScannerFindings extends Findings {
+  /** The version the scanner asked about groups in ("TLSv1.3", "TLSv1.2"), or null with the reason it did not. */
+  readonly groupsIn: string | null;
+  readonly groupsUnmeasured?: string;
+}
+
+async function scanner(port: number): Promise<ScannerFindings> {
   const scan = await scanServer({ host: '127.0.0.1', port, servername: 'localhost' });
   const suites: Record<string, string[]> = {};
   for (const s of scan.suites) (suites[s.version] ??= []).push(s.name);
@@ -118,7 +124,7 @@ async function scanner(port: number): Promise<Findings & { groupsIn: string | nu
     groups: Object.fromEntries(Object.entries(groups).map(([v, g]) => [v, sorted(g)])),
     dhBits: sorted(dhBits),
     // "in TLSv1.3": the version the scanner asked about groups in, even when it found none.
-    groupsIn: scan.groups.measured ? (/^in (TLSv1\.[23])$/.exec(scan.groups.detail ?? '')?.[1] ?? null) : null,
+    groupsIn: scan.groups.measured ? (/^in (TLSv1(?:\.[123])?)$/.exec(scan.groups.detail ?? '')?.[1] ?? null) : null,
     ...(scan.groups.measured ? {} : { groupsUnmeasured: scan.groups.reason }),
   };
 }
@@ -127,6 +133,11 @@ async function scanner(port: number): Promise<Findings & { groupsIn: string | nu
 
 const scratch = mkdtempSync(join(tmpdir(), 'oracle-test-'));
 const running = new Set<ChildProcess>();
+// Module level, so that it runs when the rows are skipped too; a failed row's server is stopped here at the latest.
+after(async () => {
+  await Promise.all([...running].map(stop));
+  rmSync(scratch, { recursive: true, force: true });
+});
 
 function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
@@ -225,19 +236,34 @@ http {
   }
 }
 `;
-  execFileSync('mkdir', ['-p', dir]);
+  mkdirSync(dir, { recursive: true });
   writeFileSync(join(dir, 'nginx.conf'), config);
   return startListening(NGINX, ['-p', dir, '-c', join(dir, 'nginx.conf'), '-e', join(dir, 'error.log')], port);
 }
 
 // ---- the table ----
 
+interface Files {
+  /** DH parameters with a 1024-bit prime (usable at @SECLEVEL=0 or 1 only). */
+  readonly dh1024: string;
+  /** The ffdhe2048 group as DH parameters, as Mozilla's guidelines ship them. */
+  readonly ffdhe2048: string;
+}
+
 interface Row {
   readonly name: string;
   readonly server: 'openssl' | 'nginx';
   readonly cert?: Cert;
   /** s_server options, or nginx directives inside `server {}`. */
-  readonly options: (dhparam: string) => string[];
+  readonly options: (files: Files) => string[];
+  /**
+   * Where sslscan itself is wrong on this server: what its XML says instead, the truth (from the
+   * server's configuration), and why. The test checks that sslscan still says exactly that (so the
+   * mark goes when sslscan is fixed), then holds the scanner to the truth.
+   */
+  readonly sslscanWrong?: { readonly reason: string; readonly reports: Partial<Findings>; readonly truth: Partial<Findings> };
+  /** A known gap of the scanner's group measurement: the groups comparison runs as a TODO subtest, the rest as usual. */
+  readonly scannerGap?: string;
 }
 
 const MOZILLA_INTERMEDIATE =
@@ -246,7 +272,7 @@ const MOZILLA_INTERMEDIATE =
 const ROWS: readonly Row[] = [
   { name: 's_server defaults', server: 'openssl', options: () => [] },
   {
-    name: "s_server, the issue's example: ARIA, CAMELLIA, DHE and TLS 1.3 CCM_8",
+    name: "s_server, the issue's example: ARIA, CAMELLIA, DHE, TLS 1.3 CCM_8",
     server: 'openssl',
     options: () => [
       '-cipher',
@@ -255,109 +281,158 @@ const ROWS: readonly Row[] = [
       'TLS_AES_128_GCM_SHA256:TLS_AES_128_CCM_8_SHA256',
     ],
   },
-  { name: 's_server, ARIA suites only below TLS 1.3', server: 'openssl', options: () => ['-cipher', 'ECDHE-ARIA128-GCM-SHA256:ECDHE-ARIA256-GCM-SHA384:DHE-RSA-ARIA256-GCM-SHA384:ARIA128-GCM-SHA256'] },
-  { name: 's_server, CAMELLIA suites only below TLS 1.3', server: 'openssl', options: () => ['-cipher', 'ECDHE-RSA-CAMELLIA128-SHA256:DHE-RSA-CAMELLIA256-SHA:CAMELLIA128-SHA:CAMELLIA256-SHA256'] },
+  { name: 's_server, ARIA suites', server: 'openssl', options: () => ['-cipher', 'ECDHE-ARIA128-GCM-SHA256:ECDHE-ARIA256-GCM-SHA384:DHE-RSA-ARIA256-GCM-SHA384:ARIA128-GCM-SHA256'] },
+  { name: 's_server, CAMELLIA suites', server: 'openssl', options: () => ['-cipher', 'ECDHE-RSA-CAMELLIA128-SHA256:DHE-RSA-CAMELLIA256-SHA:CAMELLIA128-SHA:CAMELLIA256-SHA256'] },
   {
-    name: 's_server, DHE with a 1024-bit group, TLS 1.2 only',
+    name: 's_server, DHE only, a 1024-bit group, no TLS 1.3 (@SECLEVEL=0 also lets TLS 1.0 and 1.1 in)',
     server: 'openssl',
-    options: (dh) => ['-no_tls1_3', '-dhparam', dh, '-cipher', 'DHE-RSA-AES128-GCM-SHA256:DHE-RSA-AES256-SHA:DHE-RSA-CHACHA20-POLY1305:@SECLEVEL=0'],
+    options: (f) => ['-no_tls1_3', '-dhparam', f.dh1024, '-cipher', 'DHE-RSA-AES128-GCM-SHA256:DHE-RSA-AES256-SHA:DHE-RSA-CHACHA20-POLY1305:@SECLEVEL=0'],
   },
-  { name: 's_server, TLS 1.3 only with CCM and CCM_8', server: 'openssl', options: () => ['-tls1_3', '-ciphersuites', 'TLS_AES_128_CCM_8_SHA256:TLS_AES_128_CCM_SHA256:TLS_AES_256_GCM_SHA384'] },
+  { name: 's_server, TLS 1.3 only: CCM_8, CCM, AES-256-GCM', server: 'openssl', options: () => ['-tls1_3', '-ciphersuites', 'TLS_AES_128_CCM_8_SHA256:TLS_AES_128_CCM_SHA256:TLS_AES_256_GCM_SHA384'] },
   { name: 's_server, P-521 only', server: 'openssl', options: () => ['-groups', 'P-521'] },
-  { name: 's_server, TLS 1.3 finite-field groups only', server: 'openssl', options: () => ['-tls1_3', '-groups', 'ffdhe2048:ffdhe4096:ffdhe8192'] },
-  { name: 's_server, TLS 1.0 only at @SECLEVEL=0', server: 'openssl', options: () => ['-tls1', '-cipher', 'ALL:@SECLEVEL=0'] },
+  { name: 's_server, TLS 1.3 only, finite-field groups only', server: 'openssl', options: () => ['-tls1_3', '-groups', 'ffdhe2048:ffdhe4096:ffdhe8192'] },
+  {
+    name: 's_server, TLS 1.0 only at @SECLEVEL=0',
+    server: 'openssl',
+    options: () => ['-tls1', '-cipher', 'ALL:@SECLEVEL=0'],
+    // ECDHE suites negotiate a group in TLS 1.0 as well: both ask in the newest version that has one.
+  },
   { name: 's_server, TLS 1.0 to 1.2 at @SECLEVEL=0', server: 'openssl', options: () => ['-min_protocol', 'TLSv1', '-max_protocol', 'TLSv1.2', '-cipher', 'ECDHE:AES128-SHA:@SECLEVEL=0'] },
   { name: 's_server, static RSA suites', server: 'openssl', options: () => ['-cipher', 'AES128-SHA:AES256-GCM-SHA384'] },
   { name: 's_server, server order (-serverpref)', server: 'openssl', options: () => ['-serverpref', '-cipher', 'ECDHE-RSA-CHACHA20-POLY1305:ECDHE-RSA-AES256-GCM-SHA384:AES128-SHA'] },
-  { name: 's_server, no TLS 1.3', server: 'openssl', options: () => ['-no_tls1_3', '-groups', 'X25519:P-384'] },
+  { name: 's_server, no TLS 1.3 (-no_tls1_3), X25519 and P-384', server: 'openssl', options: () => ['-no_tls1_3', '-groups', 'X25519:P-384'] },
+  {
+    name: 's_server, TLS 1.2 only, ECDHE only, X25519 only',
+    server: 'openssl',
+    options: () => ['-no_tls1_3', '-groups', 'X25519', '-cipher', 'ECDHE-RSA-AES128-GCM-SHA256:ECDHE-RSA-CHACHA20-POLY1305'],
+    // sslscan 2.0.7 probes each version with one raw ClientHello whose supported_groups for TLS 1.2 lists
+    // secp256r1, secp521r1, brainpool, secp384r1, secp256k1, sect* curves but neither X25519 nor X448
+    // (checkIfTLSVersionIsSupported in sslscan.c): this server has no suite to answer it with, so sslscan
+    // reports <protocol type="tls" version="1.2" enabled="0" /> and nothing else, although
+    // `openssl s_client -tls1_2` connects with ECDHE-RSA-AES128-GCM-SHA256 over X25519.
+    sslscanWrong: {
+      reason: 'sslscan\'s TLS 1.2 probe offers no X25519',
+      reports: { versions: [], suites: {}, groups: {} },
+      truth: { versions: ['TLSv1_2'], suites: { TLSv1_2: ['ECDHE-RSA-AES128-GCM-SHA256', 'ECDHE-RSA-CHACHA20-POLY1305'] }, groups: { 'TLSv1.2': ['X25519'] } },
+    },
+  },
   { name: 's_server, ECDSA certificate', server: 'openssl', cert: 'ecdsa', options: () => [] },
   {
-    name: 'nginx, Mozilla intermediate (TLS 1.2 and 1.3)',
+    name: 'nginx, Mozilla intermediate (TLS 1.2 and 1.3, ffdhe2048 parameters)',
     server: 'nginx',
-    options: (dh) => ['ssl_protocols TLSv1.2 TLSv1.3;', `ssl_ciphers ${MOZILLA_INTERMEDIATE};`, 'ssl_ecdh_curve X25519:prime256v1:secp384r1;', 'ssl_prefer_server_ciphers off;', `ssl_dhparam ${dh};`],
+    options: (f) => ['ssl_protocols TLSv1.2 TLSv1.3;', `ssl_ciphers ${MOZILLA_INTERMEDIATE};`, 'ssl_ecdh_curve X25519:prime256v1:secp384r1;', 'ssl_prefer_server_ciphers off;', `ssl_dhparam ${f.ffdhe2048};`],
   },
   { name: 'nginx, TLS 1.3 only', server: 'nginx', options: () => ['ssl_protocols TLSv1.3;'] },
-  { name: 'nginx, TLS 1.2 only, P-521 only', server: 'nginx', options: () => ['ssl_protocols TLSv1.2;', 'ssl_ecdh_curve secp521r1;'] },
+  { name: 'nginx, TLS 1.2 only (no TLS 1.3), P-521 only', server: 'nginx', options: () => ['ssl_protocols TLSv1.2;', 'ssl_ecdh_curve secp521r1;'] },
   {
-    name: 'nginx, ECDSA certificate, DHE with a 1024-bit group, server order',
+    name: 'nginx, ECDSA certificate: CAMELLIA, CCM_8, server order',
     server: 'nginx',
     cert: 'ecdsa',
-    options: (dh) => ['ssl_protocols TLSv1.2 TLSv1.3;', 'ssl_ciphers "ECDHE-ECDSA-AES256-GCM-SHA384:ECDHE-ECDSA-CAMELLIA128-SHA256:ECDHE-ECDSA-AES128-CCM8:@SECLEVEL=0";', 'ssl_prefer_server_ciphers on;', `ssl_dhparam ${dh};`],
+    options: () => ['ssl_protocols TLSv1.2 TLSv1.3;', 'ssl_ciphers "ECDHE-ECDSA-AES256-GCM-SHA384:ECDHE-ECDSA-CAMELLIA128-SHA256:ECDHE-ECDSA-AES128-CCM8:@SECLEVEL=0";', 'ssl_prefer_server_ciphers on;'],
   },
   {
-    name: 'nginx, RSA certificate, DHE with a 1024-bit group and ARIA',
+    name: 'nginx, TLS 1.2 only, DHE with a 1024-bit group, ARIA',
     server: 'nginx',
-    options: (dh) => ['ssl_protocols TLSv1.2;', 'ssl_ciphers "DHE-RSA-AES128-GCM-SHA256:DHE-RSA-ARIA256-GCM-SHA384:ECDHE-ARIA128-GCM-SHA256:@SECLEVEL=0";', `ssl_dhparam ${dh};`],
+    options: (f) => [
+      'ssl_protocols TLSv1.2;',
+      'ssl_ciphers "DHE-RSA-AES128-GCM-SHA256:DHE-RSA-ARIA256-GCM-SHA384:ECDHE-ARIA128-GCM-SHA256:@SECLEVEL=0";',
+      'ssl_ecdh_curve X25519:secp384r1;',
+      `ssl_dhparam ${f.dh1024};`,
+    ],
+    // sslscan enumerates TLS 1.2 groups offering a fixed list of 85 suites "sniffed from an OpenSSL client"
+    // (testSupportedGroups in sslscan.c): its ECDHE suites are AES, RC4 and 3DES ones, no ARIA, CAMELLIA,
+    // CHACHA20 or CCM. From that list this server can only choose DHE-RSA-AES128-GCM-SHA256, whose
+    // ServerKeyExchange names no curve, so sslscan lists no <group> at all, although it lists
+    // <cipher ... sslversion="TLSv1.2" cipher="ECDHE-ARIA128-GCM-SHA256" ... curve="25519" ecdhebits="253" />.
+    sslscanWrong: {
+      reason: 'sslscan\'s TLS 1.2 group probe offers no ECDHE-ARIA suite',
+      reports: { groups: {} },
+      truth: { groups: { 'TLSv1.2': ['X25519', 'secp384r1'] } },
+    },
   },
 ];
 
-describe('the gate scanner finds what sslscan finds', { skip }, () => {
-  let dhparam = '';
+describe('the gate scanner finds what sslscan finds', { skip, concurrency: 4 }, () => {
+  const files: Files = { dh1024: join(scratch, 'dh1024.pem'), ffdhe2048: join(scratch, 'ffdhe2048.pem') };
 
   before(async () => {
     await loadPki();
-    dhparam = join(scratch, 'dh1024.pem');
-    execFileSync(OPENSSL, ['dhparam', '-dsaparam', '-out', dhparam, '1024'], { stdio: 'ignore' });
+    // PKCS#3 parameters (a safe prime): s_server cannot load the X9.42 ones `openssl dhparam -dsaparam` writes, and says
+    // "Using default temp DH parameters" instead (2048 bits).
+    execFileSync(OPENSSL, ['genpkey', '-genparam', '-algorithm', 'DH', '-pkeyopt', 'dh_paramgen_prime_len:1024', '-out', files.dh1024], { stdio: 'ignore' });
+    execFileSync(OPENSSL, ['genpkey', '-genparam', '-algorithm', 'DH', '-pkeyopt', 'group:ffdhe2048', '-out', files.ffdhe2048], { stdio: 'ignore' });
   });
 
-  after(async () => {
-    await Promise.all([...running].map(stop));
-    rmSync(scratch, { recursive: true, force: true });
-  });
-
-  it('has at least twelve rows, from both servers', () => {
+  it('has at least twelve rows, from both servers, and the programs it compares', () => {
+    assert.deepEqual(missing, [], 'TLS_CONFORMANCE_REQUIRE_ALL=1: install them (apt-get install -y sslscan nginx openssl)');
     assert.ok(ROWS.length >= 12);
     assert.ok(ROWS.some((r) => r.server === 'openssl') && ROWS.some((r) => r.server === 'nginx'));
   });
 
   for (const row of ROWS) {
-    it(row.name, async () => {
-      let server: ChildProcess | undefined;
-      for (let tries = 1; !server; tries++) {
-        const port = await freePort();
-        try {
-          server = await (row.server === 'openssl' ? startOpenssl : startNginx)(port, row.cert ?? 'rsa', row.options(dhparam));
-        } catch (error) {
-          // The port given out was taken meanwhile: another one.
-          if (tries >= 3 || !/in use|bind/i.test((error as Error).message)) throw error;
-        }
-        if (server) {
-          try {
-            await compare(port);
-          } finally {
-            await stop(server);
-          }
-        }
+    it(row.name, async (t) => {
+      const { server, port } = await start(row, files);
+      try {
+        await compare(t, row, port);
+      } finally {
+        await stop(server);
       }
     });
   }
 });
 
-async function compare(port: number): Promise<void> {
+async function start(row: Row, files: Files): Promise<{ server: ChildProcess; port: number }> {
+  for (let tries = 1; ; tries++) {
+    const port = await freePort();
+    try {
+      const server = await (row.server === 'openssl' ? startOpenssl : startNginx)(port, row.cert ?? 'rsa', row.options(files));
+      return { server, port };
+    } catch (error) {
+      // The port given out was taken meanwhile: another one.
+      if (tries >= 3 || !/in use|bind/i.test((error as Error).message)) throw error;
+    }
+  }
+}
+
+const show = (what: string, theirs: unknown, mine: unknown): string => `${what} differ\n  sslscan: ${JSON.stringify(theirs)}\n  scanner: ${JSON.stringify(mine)}`;
+
+async function compare(t: TestContext, row: Row, port: number): Promise<void> {
   const oracle = await sslscan(port);
   const ours = await scanner(port);
-  const show = (what: string, theirs: unknown, mine: unknown): string =>
-    `${what} differ\n  sslscan: ${JSON.stringify(theirs)}\n  scanner: ${JSON.stringify(mine)}`;
-  assert.ok(oracle.findings.versions.length > 0, `sslscan found no version at all:\n${oracle.xml}`);
-  assert.deepEqual(ours.versions, oracle.findings.versions, show('accepted versions', oracle.findings.versions, ours.versions));
-  for (const version of new Set([...Object.keys(ours.suites), ...Object.keys(oracle.findings.suites)])) {
-    const theirs = oracle.findings.suites[version] ?? [];
-    const mine = ours.suites[version] ?? [];
-    assert.deepEqual(mine, theirs, show(`${version} suites`, theirs, mine));
-  }
-  assert.deepEqual(ours.dhBits, oracle.findings.dhBits, show('DH sizes of DHE suites', oracle.findings.dhBits, ours.dhBits));
-  // The scanner asks about groups in one version (TLS 1.3, else TLS 1.2 with ECDHE); sslscan in each: compare that one.
-  if (ours.groupsUnmeasured) {
-    // No group is negotiated where the scanner looks: sslscan must find none there either.
-    for (const version of ['TLSv1.3', 'TLSv1.2']) {
-      assert.deepEqual(oracle.findings.groups[version] ?? [], [], `the scanner measured no group (${ours.groupsUnmeasured}), sslscan found ${version} groups ${JSON.stringify(oracle.findings.groups[version])}`);
+  let theirs: Findings = oracle.findings;
+  if (row.sslscanWrong) {
+    for (const [key, value] of Object.entries(row.sslscanWrong.reports)) {
+      assert.deepEqual(theirs[key as keyof Findings], value, `sslscan no longer reports ${key} ${JSON.stringify(value)} (${row.sslscanWrong.reason}): drop the mark\n${oracle.xml}`);
     }
-  } else {
-    const version = ours.groupsIn;
-    assert.ok(version, 'the scanner says in which version it measured groups');
-    assert.deepEqual(Object.keys(ours.groups).filter((v) => v !== version), [], `the scanner measures groups in ${version} only: ${JSON.stringify(ours.groups)}`);
-    const theirs = oracle.findings.groups[version] ?? [];
-    const mine = ours.groups[version] ?? [];
-    assert.deepEqual(mine, theirs, show(`${version} groups`, theirs, mine));
+    theirs = { ...theirs, ...row.sslscanWrong.truth };
   }
+  t.diagnostic(
+    `versions ${ours.versions.join(' ')}; ${Object.entries(ours.suites).map(([v, s]) => `${v} ${s.length} suites`).join(', ')}; ` +
+      `groups ${ours.groupsIn ? `in ${ours.groupsIn}: ${(ours.groups[ours.groupsIn] ?? []).join(' ')}` : 'not measured'}` +
+      `${ours.dhBits.length ? `; DHE ${ours.dhBits.join('/')} bits` : ''}${row.sslscanWrong ? `; sslscan corrected: ${row.sslscanWrong.reason}` : ''}`,
+  );
+  assert.ok(theirs.versions.length > 0, `sslscan found no version at all:\n${oracle.xml}`);
+  assert.deepEqual(ours.versions, theirs.versions, show('accepted versions', theirs.versions, ours.versions));
+  for (const version of new Set([...Object.keys(ours.suites), ...Object.keys(theirs.suites)])) {
+    const expected = theirs.suites[version] ?? [];
+    const found = ours.suites[version] ?? [];
+    assert.deepEqual(found, expected, show(`${version} suites`, expected, found));
+  }
+  assert.deepEqual(ours.dhBits, theirs.dhBits, show('DH sizes of the DHE suites', theirs.dhBits, ours.dhBits));
+
+  const groups = (): void => {
+    if (ours.groupsIn === null) {
+      // The scanner measured no group: where sslscan found some, the scanner missed them.
+      assert.deepEqual(theirs.groups, {}, show(`groups (the scanner measured none: ${ours.groupsUnmeasured})`, theirs.groups, ours.groups));
+      return;
+    }
+    // The scanner asks about groups in one version (TLS 1.3, else the newest with ECDHE), sslscan in TLS 1.3 and in the newest
+    // version below it: compare the scanner's version.
+    assert.deepEqual(Object.keys(ours.groups).filter((v) => v !== ours.groupsIn), [], `the scanner measured groups in ${ours.groupsIn} only: ${JSON.stringify(ours.groups)}`);
+    const expected = theirs.groups[ours.groupsIn] ?? [];
+    const found = ours.groups[ours.groupsIn] ?? [];
+    assert.deepEqual(found, expected, show(`${ours.groupsIn} groups`, expected, found));
+  };
+  if (row.scannerGap) await t.test('groups', { todo: row.scannerGap }, groups);
+  else groups();
 }

@@ -78,7 +78,7 @@ export interface AcceptedGroup {
   readonly name: string;
   readonly kind: 'ECDH' | 'DH';
   readonly bits: number;
-  readonly version: 'TLSv1.2' | 'TLSv1.3';
+  readonly version: 'TLSv1' | 'TLSv1.1' | 'TLSv1.2' | 'TLSv1.3';
 }
 
 export interface ServerScan {
@@ -222,17 +222,19 @@ export async function scanServer(target: ScanTarget): Promise<ServerScan> {
   const accepted = (version: ScannedVersion): boolean => versions.some((v) => v.version === version && v.accepted);
   const suitesOf = (version: ScannedVersion): string[] => suites.filter((s) => s.version === version).map((s) => s.name);
 
-  // Groups, by elimination, where the client names the group: TLS 1.3, else TLS 1.2 with an ECDHE suite.
+  // Groups, by elimination, where the client names the group: TLS 1.3, else the newest older version with an ECDHE suite.
   let groups: Measured<AcceptedGroup[]>;
-  const groupVersion: TlsVersion | null = accepted('TLSv1_3') ? 'TLSv1_3' : suitesOf('TLSv1_2').some((s) => s.startsWith('ECDHE')) ? 'TLSv1_2' : null;
+  const groupVersion: TlsVersion | null = accepted('TLSv1_3')
+    ? 'TLSv1_3'
+    : ((['TLSv1_2', 'TLSv1_1', 'TLSv1'] as const).find((v) => suitesOf(v).some((s) => /^(ECDHE|AECDH)-/.test(s))) ?? null);
   if (!groupVersion) {
-    groups = { measured: false, reason: 'the server accepts neither TLS 1.3 nor an ECDHE suite in TLS 1.2: no group is negotiated' };
+    groups = { measured: false, reason: 'the server accepts neither TLS 1.3 nor an ECDHE suite in an older version: no group is negotiated' };
   } else {
     const found: AcceptedGroup[] = [];
     // OpenSSL negotiates finite-field groups in TLS 1.3 only (TLS 1.2's DHE uses the server's own parameters).
     let left = GROUPS.filter((g) => groupVersion === 'TLSv1_3' || g.kind === 'ECDH');
     while (left.length) {
-      const h = await handshake({ version: groupVersion, groups: left.map((g) => g.offer).join(':'), ...(groupVersion === 'TLSv1_2' ? { ciphers: `ECDHE:@SECLEVEL=0` } : {}) });
+      const h = await handshake({ version: groupVersion, groups: left.map((g) => g.offer).join(':'), ...(groupVersion !== 'TLSv1_3' ? { ciphers: `ECDHE:AECDH:@SECLEVEL=0` } : {}) });
       const group = h.accepted ? groupOf(h.ephemeral) : undefined;
       if (!group || !left.includes(group)) break;
       found.push({ name: group.name, kind: group.kind, bits: group.bits, version: VERSION_NAME[groupVersion] as AcceptedGroup['version'] });

@@ -1,17 +1,9 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { classify, describeOutcome } from '../support/outcome/classify';
-import type { ClientObservation, ServerObservation } from '../support/peers/types';
+import { client, server } from './helpers';
 
 // Observations as the node server and axios client recorded them on real handshakes.
-const client = (seen: Partial<ClientObservation>): ClientObservation => ({
-  localPort: 40000, handshakeCompleted: false, protocol: null, cipher: null, keyExchange: null, sessionReused: false,
-  serverCertificate: null, verified: true, response: null, socketError: null, requestError: null, timedOut: false, ...seen,
-});
-const server = (seen: Partial<ServerObservation>): ServerObservation => ({
-  accepted: true, handshakeCompleted: false, protocol: null, cipher: null, clientCertificate: null,
-  verificationError: null, rejection: null, errors: [], requests: [], ...seen,
-});
 
 describe('classify', () => {
   it('TLS 1.3, CERT_REQUIRED, no client certificate: server rejected the client, alert 116, noticed on first read', () => {

@@ -5,7 +5,8 @@
  * ClientHello, and the verdict with inconclusive findings.
  */
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { X509Certificate } from 'node:crypto';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
@@ -14,23 +15,16 @@ import type { Deployment } from '../support/gate/deployment';
 import { fieldForFailure, type Finding } from '../support/gate/gate';
 import { clientHello } from '../support/gate/hello';
 import { loadPolicy, MOZILLA_VERSIONS } from '../support/gate/policy';
-import { weakness } from '../support/gate/probes';
+import { MEASURED_CHECKS, weakness } from '../support/gate/probes';
+import type { ScannedVersion, ServerScan } from '../support/gate/scan';
 import { verdictOf } from '../support/gate/report';
 import { classify } from '../support/outcome/classify';
 import { judgeRefusal, serverRefused } from '../support/outcome/judge';
-import type { ClientObservation, ServerObservation } from '../support/peers/types';
+import { client, server } from './helpers';
 
 const scratch = mkdtempSync(join(tmpdir(), 'gate-checks-'));
 after(() => rmSync(scratch, { recursive: true, force: true }));
 
-const client = (seen: Partial<ClientObservation>): ClientObservation => ({
-  localPort: 40000, handshakeCompleted: false, protocol: null, cipher: null, keyExchange: null, sessionReused: false,
-  serverCertificate: null, verified: true, response: null, socketError: null, requestError: null, timedOut: false, ...seen,
-});
-const server = (seen: Partial<ServerObservation>): ServerObservation => ({
-  accepted: true, handshakeCompleted: false, protocol: null, cipher: null, clientCertificate: null,
-  verificationError: null, rejection: null, errors: [], requests: [], ...seen,
-});
 const CERTS = join(__dirname, '..', 'certs');
 
 describe('policies as data', () => {
@@ -139,4 +133,57 @@ describe('the raw ClientHello', () => {
     const after = 9 + 2 + 32 + 1 + 2 + suitesLength;
     assert.deepEqual([...hello.subarray(after, after + 3)], [2, 1, 0]);
   });
+});
+
+describe('every measured check can come out violated, and skipped when its question did not arise', () => {
+  const policy = loadPolicy('mozilla-intermediate@5.7');
+  const leaf = new X509Certificate(readFileSync(join(CERTS, 'localhost.cert.pem')));
+  const accepted = (version: ScannedVersion) => ({ version, accepted: true, detail: '' });
+  const yes = (detail: string) => ({ measured: true as const, value: true, detail });
+  const no = (detail: string) => ({ measured: true as const, value: false, detail });
+  // A server that does everything wrong, as the scan would describe it.
+  const bad: ServerScan = {
+    versions: [accepted('TLSv1'), accepted('TLSv1_2'), accepted('TLSv1_3')],
+    suites: [
+      { version: 'TLSv1', name: 'AES128-SHA', keyExchange: 'RSA key transport' },
+      { version: 'TLSv1_2', name: 'DHE-RSA-AES256-SHA256', keyExchange: 'DH 1024' },
+      { version: 'TLSv1_3', name: 'TLS_AES_128_CCM_8_SHA256', keyExchange: 'ECDH X25519 256' },
+    ],
+    groups: { measured: true, value: [{ name: 'secp521r1', kind: 'ECDH', bits: 521, version: 'TLSv1.3' }, { name: 'ffdhe2048', kind: 'DH', bits: 2048, version: 'TLSv1.3' }], detail: 'in TLSv1.3' },
+    dhBits: [1024],
+    ecdhBits: [224],
+    serverOrder: yes('offered both ways'),
+    compression: yes('DEFLATE chosen'),
+    secureRenegotiation: no('no renegotiation_info'),
+    extendedMasterSecret: no('no extended_master_secret'),
+    fallbackScsv: no('fallback accepted'),
+    ocspStapled: no('no staple'),
+    hsts: { measured: true, value: { header: 'max-age=60', maxAge: 60 }, detail: 'HTTP 200' },
+    chain: [],
+    connections: 0,
+    durationMs: 0,
+  };
+  // A TLS 1.3-only server with nothing to ask about: no legacy version, no DH, a single suite, nothing read over HTTP.
+  const unasked = { measured: false as const, reason: 'did not arise' };
+  const quiet: ServerScan = {
+    ...bad,
+    versions: [accepted('TLSv1_3')],
+    suites: [{ version: 'TLSv1_3', name: 'TLS_AES_128_GCM_SHA256', keyExchange: 'ECDH X25519 256' }],
+    groups: unasked, dhBits: [], ecdhBits: [], serverOrder: unasked, compression: unasked, secureRenegotiation: unasked,
+    extendedMasterSecret: unasked, fallbackScsv: unasked, ocspStapled: unasked, hsts: unasked,
+  };
+  const context = (scan: ServerScan, startedHere: boolean) => ({ deployment: {} as Deployment, policy, scan, startedHere, leaf });
+
+  for (const row of MEASURED_CHECKS) {
+    it(row.rule, () => {
+      // OCSP needs a certificate naming a responder, which the test PKI's do not: it is skipped in both.
+      const violated = row.check(context(bad, false));
+      if (row.rule === 'policy.ocsp-staple') assert.equal(violated.status, 'skipped');
+      else assert.equal(violated.status, 'violated', violated.detail);
+      // Versions and TLS 1.3 suites are always answerable; every other question did not arise on this server.
+      if (['version.legacy-refused', 'policy.tls13-ciphers', 'policy.versions'].includes(row.rule)) return;
+      const skipped = row.check(context(quiet, true));
+      assert.equal(skipped.status, 'skipped', skipped.detail);
+    });
+  }
 });

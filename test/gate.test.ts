@@ -12,6 +12,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { Writable } from 'node:stream';
 import { after, describe, it } from 'node:test';
+import { commandExists } from './helpers';
 import { runConformance } from '../support/cli/run';
 import { loadPki, profileFiles } from '../support/pki';
 
@@ -221,11 +222,3 @@ describe('the deployment gate', () => {
   });
 });
 
-function commandExists(command: string): boolean {
-  try {
-    execFileSync('sh', ['-c', `command -v ${command}`], { stdio: 'ignore' });
-    return true;
-  } catch {
-    return false;
-  }
-}

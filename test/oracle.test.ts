@@ -8,25 +8,19 @@
 import assert from 'node:assert/strict';
 import { execFile, execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { connect, createServer } from 'node:net';
+import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it, type TestContext } from 'node:test';
 import { scanServer, type ScannedVersion } from '../support/gate/scan';
+import { freePort } from '../support/peers/process-server';
 import { loadPki, profileFiles } from '../support/pki';
+import { commandExists } from './helpers';
 
 const OPENSSL = '/usr/bin/openssl';
 const NGINX = '/usr/sbin/nginx';
 const SSLSCAN = '/usr/bin/sslscan';
 
-function commandExists(command: string): boolean {
-  try {
-    execFileSync('sh', ['-c', `command -v ${command}`], { stdio: 'ignore' });
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 const missing = [SSLSCAN, NGINX, OPENSSL].filter((command) => !commandExists(command));
 // CI installs sslscan and nginx and must not pass by skipping.
@@ -139,16 +133,6 @@ after(async () => {
   rmSync(scratch, { recursive: true, force: true });
 });
 
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const probe = createServer();
-    probe.once('error', reject);
-    probe.listen(0, '127.0.0.1', () => {
-      const { port } = probe.address() as { port: number };
-      probe.close(() => resolve(port));
-    });
-  });
-}
 
 function accepts(port: number): Promise<boolean> {
   return new Promise((resolve) => {

@@ -124,6 +124,18 @@ export function weakness(suite: { name: string; keyExchange: string }): string |
 const unasked = (policy: Policy, what: string): Judged => ({ status: 'skipped', detail: `${policy.name} says nothing about ${what}` });
 const notMeasured = (m: Measured<unknown>): Judged => ({ status: 'skipped', detail: m.measured ? '' : m.reason });
 
+/** A yes/no property of the server, held when it is what `wanted` says. */
+function hygiene(rule: string, field: string, measure: (scan: ServerScan) => Measured<boolean>, wanted: boolean): MeasuredCheck {
+  return {
+    rule,
+    field,
+    check: ({ scan }) => {
+      const measured = measure(scan);
+      return measured.measured ? { status: measured.value === wanted ? 'held' : 'violated', detail: measured.detail! } : notMeasured(measured);
+    },
+  };
+}
+
 export const MEASURED_CHECKS: readonly MeasuredCheck[] = [
   {
     rule: 'version.legacy-refused',
@@ -260,24 +272,9 @@ export const MEASURED_CHECKS: readonly MeasuredCheck[] = [
         : { status: 'violated', detail: `Strict-Transport-Security: ${header}; ${policy.name} asks for max-age ≥ ${policy.hstsMinAge}` };
     },
   },
-  {
-    rule: 'tls.compression-refused',
-    field: 'server.implementation',
-    check: ({ scan }) => (scan.compression.measured ? { status: scan.compression.value ? 'violated' : 'held', detail: scan.compression.detail! } : notMeasured(scan.compression)),
-  },
-  {
-    rule: 'tls.secure-renegotiation',
-    field: 'server.implementation',
-    check: ({ scan }) => (scan.secureRenegotiation.measured ? { status: scan.secureRenegotiation.value ? 'held' : 'violated', detail: scan.secureRenegotiation.detail! } : notMeasured(scan.secureRenegotiation)),
-  },
-  {
-    rule: 'tls.extended-master-secret',
-    field: 'server.implementation',
-    check: ({ scan }) => (scan.extendedMasterSecret.measured ? { status: scan.extendedMasterSecret.value ? 'held' : 'violated', detail: scan.extendedMasterSecret.detail! } : notMeasured(scan.extendedMasterSecret)),
-  },
-  {
-    rule: 'tls.fallback-scsv',
-    field: 'server.minimum_version',
-    check: ({ scan }) => (scan.fallbackScsv.measured ? { status: scan.fallbackScsv.value ? 'held' : 'violated', detail: scan.fallbackScsv.detail! } : notMeasured(scan.fallbackScsv)),
-  },
+  // Protocol hygiene: held when the server has the property (or, for compression, lacks it), as measured.
+  hygiene('tls.compression-refused', 'server.implementation', (s) => s.compression, false),
+  hygiene('tls.secure-renegotiation', 'server.implementation', (s) => s.secureRenegotiation, true),
+  hygiene('tls.extended-master-secret', 'server.implementation', (s) => s.extendedMasterSecret, true),
+  hygiene('tls.fallback-scsv', 'server.minimum_version', (s) => s.fallbackScsv, true),
 ];

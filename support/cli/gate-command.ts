@@ -4,7 +4,8 @@ import { isIP } from 'node:net';
 import { relative, resolve } from 'node:path';
 import { errorText, HarnessInputError } from '../errors';
 import { loadDeployment } from '../gate/deployment';
-import { runGate, TARGET_TIMEOUT_MS, type LiveTarget } from '../gate/gate';
+import { runGate, TARGET_TIMEOUT_MS, type Finding, type LiveTarget } from '../gate/gate';
+import { runConfigGate } from '../serverconfig/config-gate';
 import { loadPolicy } from '../gate/policy';
 import { writeGateReports } from '../gate/report';
 import { closePythonPeer } from '../peers/python-peer';
@@ -49,6 +50,13 @@ export async function resolveTarget(text: string, sni?: string): Promise<LiveTar
   return { host: address, port, ...(sni ? { sni } : isIP(host) ? {} : { sni: host }) };
 }
 
+/** What to do about a finding: the field (or directive) to change, where, and the default that applies when it is not written. */
+export function advice(f: Finding): string {
+  if (!f.field || (f.status !== 'violated' && f.status !== 'inconclusive')) return '';
+  const verb = f.status === 'inconclusive' ? 'fix' : f.missing ? 'add' : 'change';
+  return `\n    ${verb} ${f.field}${f.status === 'inconclusive' ? ' first' : ''}${f.where ? ` (${f.where})` : ''}${f.missing ? `: not set, ${f.missing}` : ''}`;
+}
+
 export interface GateCommandOptions {
   readonly target?: string;
   readonly sni?: string;
@@ -60,12 +68,20 @@ export async function runGateCommand(deploymentPath: string, reportsDir: string,
     const deployment = loadDeployment(deploymentPath, { live: Boolean(options.target) });
     const policy = loadPolicy(deployment.policy);
     const target = options.target ? await resolveTarget(options.target, options.sni) : undefined;
-    const run = await runGate(deployment, policy, target);
+    if (target && deployment.server.config) throw new HarnessInputError(`--target: ${relative(process.cwd(), deployment.file)} gates a configuration file the gate runs itself; --target checks a running server from a deployment without server.config`);
+    const run = deployment.server.config ? await runConfigGate(deployment, policy) : await runGate(deployment, policy, target);
     const { verdict, files } = writeGateReports(resolve(reportsDir), run, deployment, policy, { allowInconclusive: Boolean(options.allowInconclusive) });
+    let endpoint: string | undefined;
     for (const f of run.findings) {
-      const at = f.where ? ` (${f.where})` : '';
-      const advice = !f.field ? '' : f.status === 'violated' ? `\n    change ${f.field}${at}` : f.status === 'inconclusive' ? `\n    fix ${f.field} first${at}` : '';
-      io.stdout.write(`${MARK[f.status]} ${f.rule}: ${f.detail}${advice}\n`);
+      if (f.endpoint !== endpoint) {
+        endpoint = f.endpoint;
+        const about = (run.config?.endpoints as { id: string; label: string }[] | undefined)?.find((e) => e.id === endpoint);
+        io.stdout.write(`\nendpoint ${endpoint}${about ? `: ${about.label}` : ''}\n`);
+      }
+      io.stdout.write(`${MARK[f.status]} ${f.rule}: ${f.detail}${advice(f)}\n`);
+    }
+    if (run.config?.changes.length) {
+      io.stdout.write(`\nchanged to run in the sandbox (${run.config.changes.length}):\n${run.config.changes.map((c) => `  ${c.where}: ${c.from} → ${c.to} (${c.why})`).join('\n')}\n`);
     }
     const count = (status: string): number => run.findings.filter((f) => f.status === status).length;
     const inconclusive = count('inconclusive');

@@ -17,12 +17,19 @@
  *     groups: X25519:prime256v1   # optional, key exchange groups (not the Python servers)
  *     server_preferred_order: false  # optional, whether the server imposes its suite order (not the Python servers)
  *     hostnames: [api.example.test]
+ *
+ *   or, to gate the server's own configuration file as it ships (nginx, apache or haproxy):
+ *   server:
+ *     implementation: nginx
+ *     config: nginx/nginx.conf    # run unchanged, but for the sandbox (ports, pid, logs, user)
+ *     paths: { /etc/nginx/tls: tls }   # optional: where the file's absolute paths live here
+ *     hostnames: [www.example.test]    # optional: names for the file's wildcard server names
  *   client:
  *     implementation: axios       # optional: axios | requests | python-context | openssl | curl
  *     verify: tls/server-ca.pem   # the CA that issued the server certificate; true: the system's roots;
  *                                 # false: no verification (a finding, as document 000's own bad setting)
  *     cert: [tls/client.pem, tls/client.key]   # mutual authentication
- *   intent: mutual                # one-way | mutual
+ *   intent: mutual                # one-way | mutual (with server.config: optional, read from the file)
  *   policy: mozilla-intermediate  # mozilla-modern | mozilla-intermediate | mozilla-old, optionally @5.7 or @6.0 | a policy file
  *   expiry_warning_days: 30       # optional
  */
@@ -32,6 +39,8 @@ import { LineCounter, parseDocument, isMap, isSeq, isScalar, type Node, type YAM
 import { HarnessInputError, shortPath } from '../errors';
 import { CLIENTS, SERVERS } from '../peers/registry';
 import { BUILT_IN_POLICY_NAMES, isBuiltInPolicyName } from './policy';
+import type { PathMap } from '../serverconfig/sandbox';
+import { CONFIG_IMPLEMENTATIONS } from '../serverconfig/names';
 import { CERT_REQS, SSL_VERSIONS, TLS_VERSIONS, type CertReqs, type TlsVersion } from '../vocabulary';
 
 export interface Deployment {
@@ -50,6 +59,10 @@ export interface Deployment {
     readonly groups?: string;
     readonly server_preferred_order?: boolean;
     readonly hostnames: readonly string[];
+    /** hostnames: was written (with config: names for the file's patterns). */
+    readonly hostnamesGiven: boolean;
+    /** The server's own configuration file, run as it ships (nginx, apache, haproxy). */
+    readonly config?: { readonly file: string; readonly paths: PathMap };
   };
   readonly client: {
     readonly implementation: string;
@@ -58,6 +71,8 @@ export interface Deployment {
     readonly cert?: readonly [string, string];
   };
   readonly intent: 'one-way' | 'mutual';
+  /** intent: was written; otherwise (only with server.config) each endpoint's is read from the file. */
+  readonly intentGiven: boolean;
   /** A built-in policy name, or the absolute path of a policy file. */
   readonly policy: string;
   readonly expiryWarningDays: number;
@@ -66,7 +81,9 @@ export interface Deployment {
 }
 
 const MAX_BYTES = 1024 * 1024;
-const SERVER_FIELDS = ['implementation', 'certfile', 'keyfile', 'ca_certs', 'cert_reqs', 'ssl_version', 'minimum_version', 'maximum_version', 'ciphers', 'groups', 'server_preferred_order', 'hostnames'];
+const SERVER_FIELDS = ['implementation', 'config', 'paths', 'certfile', 'keyfile', 'ca_certs', 'cert_reqs', 'ssl_version', 'minimum_version', 'maximum_version', 'ciphers', 'groups', 'server_preferred_order', 'hostnames'];
+/** What the server's own configuration file says instead, with server.config. */
+const CONFIG_SAYS = ['certfile', 'keyfile', 'ca_certs', 'cert_reqs', 'ssl_version', 'minimum_version', 'maximum_version', 'ciphers', 'groups', 'server_preferred_order'];
 const CLIENT_FIELDS = ['implementation', 'verify', 'cert'];
 const TOP_FIELDS = ['server', 'client', 'intent', 'policy', 'expiry_warning_days'];
 
@@ -162,7 +179,21 @@ export function loadDeployment(path: string, options: { live?: boolean } = {}): 
 
   const server = section(root, 'server', SERVER_FIELDS, true)!;
   const client = section(root, 'client', CLIENT_FIELDS, true)!;
-  const serverImplementation = oneOf(server, 'server.', 'implementation', Object.keys(SERVERS), false) ?? 'node';
+  const configNode = nodeOf(server, 'config');
+  const configured = configNode !== undefined;
+  if (configured) {
+    const other = server.items.find((item) => isScalar(item.key) && CONFIG_SAYS.includes(String(item.key.value)));
+    if (other) {
+      const name = String((other.key as { value: unknown }).value);
+      fail(`server.${name}`, other.key as Node, `and server.config (line ${lineOf(configNode)}): one or the other; with config, the server's own file says ${name}`);
+    }
+  }
+  const serverImplementation = configured
+    ? (oneOf(server, 'server.', 'implementation', CONFIG_IMPLEMENTATIONS, false) ?? fail('server.implementation', server, `is missing: with config, say which program runs it (${CONFIG_IMPLEMENTATIONS.join(', ')})`))
+    : (oneOf(server, 'server.', 'implementation', Object.keys(SERVERS), false) ?? 'node');
+  const paths = pathMap(nodeOf(server, 'paths'));
+  if (!configured && paths.length) fail('server.paths', nodeOf(server, 'paths'), 'only means something with server.config');
+  const config = configured ? { file: filePath(server, 'server.', 'config', true)!, paths } : undefined;
   const clientImplementation = oneOf(client, 'client.', 'implementation', Object.keys(CLIENTS), false) ?? 'axios';
 
   const hostnamesNode = nodeOf(server, 'hostnames');
@@ -194,8 +225,9 @@ export function loadDeployment(path: string, options: { live?: boolean } = {}): 
     cert = [resolveItem(c!), resolveItem(k!)];
     lines.set('client.cert', lineOf(certNode));
   }
-  const intent = oneOf(root, '', 'intent', ['one-way', 'mutual'] as const, true)!;
-  if (intent === 'mutual' && !cert) fail('client.cert', client, 'a mutual deployment needs the client certificate and key its own clients use');
+  const intentGiven = nodeOf(root, 'intent') !== undefined;
+  const intent = oneOf(root, '', 'intent', ['one-way', 'mutual'] as const, !configured) ?? 'one-way';
+  if (intentGiven && intent === 'mutual' && !cert) fail('client.cert', client, 'a mutual deployment needs the client certificate and key its own clients use');
   const policyValue = text(root, '', 'policy', false) ?? 'mozilla-intermediate';
   let policy = policyValue;
   if (!isBuiltInPolicyName(policyValue)) {
@@ -235,11 +267,34 @@ export function loadDeployment(path: string, options: { live?: boolean } = {}): 
   if (sslVersion !== undefined && !(SSL_VERSIONS as readonly string[]).includes(sslVersion.replace(/^ssl\./, ''))) {
     fail('server.ssl_version', nodeOf(server, 'ssl_version'), `unknown protocol constant ${JSON.stringify(sslVersion)} (expected one of ${SSL_VERSIONS.join(', ')})`);
   }
+  /** paths: { /etc/nginx/tls: tls }: absolute prefixes in the config → directories beside the deployment file. */
+  function pathMap(node: Node | undefined): PathMap {
+    if (node === undefined) return [];
+    if (!isMap(node)) return fail('server.paths', node, 'must be a mapping of absolute paths in the config file to directories here, e.g. { /etc/nginx/tls: tls }');
+    lines.set('server.paths', lineOf(node));
+    return (node as YAMLMap).items.map((item) => {
+      const from = isScalar(item.key) ? String(item.key.value) : '';
+      if (!isAbsolute(from)) fail('server.paths', item.key as Node, `${JSON.stringify(from)}: each key is an absolute path as the config file writes it`);
+      if (!isScalar(item.value) || typeof item.value.value !== 'string' || !item.value.value) fail('server.paths', item.value as Node, `${from}: each value is a directory (relative to the deployment file)`);
+      const value = (item.value as { value: string }).value;
+      const to = isAbsolute(value) ? value : resolve(dirname(file), value);
+      let directory = false;
+      try {
+        directory = statSync(to).isDirectory();
+      } catch {
+        // reported below
+      }
+      if (!directory) fail('server.paths', item.value as Node, `${value}: no such directory (paths are relative to the deployment file)`);
+      return { from: from.replace(/\/+$/, '') || '/', to };
+    });
+  }
   return {
     file,
     server: {
       implementation: serverImplementation,
-      certfile: filePath(server, 'server.', 'certfile', !options.live) ?? '',
+      ...(config ? { config } : {}),
+      hostnamesGiven: hostnamesNode !== undefined,
+      certfile: configured ? '' : (filePath(server, 'server.', 'certfile', !options.live) ?? ''),
       ...optional('keyfile', filePath(server, 'server.', 'keyfile', false)),
       ...optional('ca_certs', filePath(server, 'server.', 'ca_certs', false)),
       ...optional('cert_reqs', oneOf(server, 'server.', 'cert_reqs', CERT_REQS, false)),
@@ -253,6 +308,7 @@ export function loadDeployment(path: string, options: { live?: boolean } = {}): 
     },
     client: { implementation: clientImplementation, verify: verifySetting(), ...(cert ? { cert } : {}) },
     intent,
+    intentGiven,
     policy,
     expiryWarningDays,
     lines,

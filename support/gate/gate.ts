@@ -25,6 +25,7 @@ import { findRule } from '../rules';
 import { DEFAULT_CLIENT, type ClientSettings, type ServerSettings } from '../vocabulary';
 import { certificatesInPem, checkChain, checkHostnames, checkPolicyCertificate, checkValidity } from './certificates';
 import type { Deployment } from './deployment';
+import type { Change } from '../serverconfig/types';
 import type { Policy } from './policy';
 import { CONNECTION_PROBES, GATE_RULES, MEASURED_CHECKS, judgeProbe, type Judged, type Status } from './probes';
 import { scanServer, type ServerScan } from './scan';
@@ -40,6 +41,27 @@ export interface Finding {
   readonly field?: string;
   /** "deployment.yaml:7", where that field is written (or its section, where it would go). */
   readonly where?: string;
+  /** For a server configuration file's endpoint: which endpoint ("api.example.test:443"). */
+  readonly endpoint?: string;
+  /** When the directive to change is not written: the default that applies instead. */
+  readonly missing?: string;
+}
+
+/** The server the gate started from the user's own configuration file, and one TLS endpoint of it. */
+export interface ConfiguredEndpoint {
+  readonly host: string;
+  readonly port: number;
+  /** The name asked for by SNI; none for a catch-all endpoint. */
+  readonly sni?: string;
+  /** "nginx from nginx/nginx.conf". */
+  readonly implementation: string;
+  readonly version: string;
+  /** "api.example.test:443" */
+  readonly id: string;
+  /** Where the file turns on OCSP stapling that the sandbox turned off (it would fetch from the responder). */
+  readonly staplingTurnedOff?: string;
+  /** A finding's field (rule, vocabulary field) → the directive in the file, and where it is or would go. */
+  locate(rule: string, field: string): { field: string; where: string; missing?: string } | null;
 }
 
 export interface GateRun {
@@ -49,6 +71,14 @@ export interface GateRun {
   /** What the scan found the server accepts, for the reports. */
   readonly scan?: ServerScan;
   readonly durationMs: number;
+  /** The server's own configuration file, when the gate ran it: its endpoints and what the sandbox changed. */
+  readonly config?: {
+    readonly file: string;
+    readonly implementation: string;
+    readonly files: readonly string[];
+    readonly changes: readonly Change[];
+    readonly endpoints: readonly unknown[];
+  };
 }
 
 /** A server already running at `host:port`, named explicitly by the user; `sni` is the name asked for. */
@@ -81,7 +111,7 @@ function presentedChain(target: LiveTarget, servername: string): Promise<X509Cer
   });
 }
 
-export async function runGate(deployment: Deployment, policy: Policy, target?: LiveTarget): Promise<GateRun> {
+export async function runGate(deployment: Deployment, policy: Policy, liveTarget?: LiveTarget, configured?: ConfiguredEndpoint): Promise<GateRun> {
   const started = performance.now();
   await loadPki();
   const findings: Finding[] = [];
@@ -92,8 +122,12 @@ export async function runGate(deployment: Deployment, policy: Policy, target?: L
   };
   const add = (rule: string, judged: Judged): void => {
     const field = judged.field;
-    findings.push({ rule, title: findRule(rule)?.title ?? GATE_RULES[rule] ?? rule, status: judged.status, detail: judged.detail, ...(field ? { field, where: where(field) } : {}) });
+    const located = field && configured ? configured.locate(rule, field) : null;
+    const at = located ? { field: located.field, where: located.where, ...(located.missing ? { missing: located.missing } : {}) } : field ? { field, where: where(field) } : {};
+    findings.push({ rule, title: findRule(rule)?.title ?? GATE_RULES[rule] ?? rule, status: judged.status, detail: judged.detail, ...at, ...(configured ? { endpoint: configured.id } : {}) });
   };
+  // A configured endpoint is reached like a live target: its certificates and answers are read from the wire.
+  const target: LiveTarget | undefined = configured ? { host: configured.host, port: configured.port, ...(configured.sni ? { sni: configured.sni } : {}) } : liveTarget;
   const servername = target?.sni ?? deployment.server.hostnames[0]!;
 
   // Files that cannot be used at all are a broken deployment file (exit 2), not a finding.
@@ -121,6 +155,7 @@ export async function runGate(deployment: Deployment, policy: Policy, target?: L
     try {
       served = await presentedChain(target, servername);
     } catch (error) {
+      if (configured) throw new HarnessInputError(`${configured.implementation}: endpoint ${configured.id} does not complete a TLS handshake (${(error as Error).message.split('\n')[0]})`);
       throw new HarnessInputError(`--target ${target.host}:${target.port}: no TLS server answers there (${(error as Error).message.split('\n')[0]})`);
     }
     if (!served.length) throw new HarnessInputError(`--target ${target.host}:${target.port}: the server presents no certificate`);
@@ -139,8 +174,12 @@ export async function runGate(deployment: Deployment, policy: Policy, target?: L
     add('identity.ca-signed', { status: 'skipped', detail: why });
     add('identity.chain', { status: 'skipped', detail: why });
   }
-  const names = checkHostnames(leaf, deployment.server.hostnames);
-  add('identity.hostname-matches', { status: names.ok ? 'held' : 'violated', detail: names.detail, field: (!names.ok && names.field) || 'server.hostnames' });
+  if (configured && !configured.sni) {
+    add('identity.hostname-matches', { status: 'skipped', detail: 'the endpoint names no host (a catch-all): there is no name to match; asked without SNI' });
+  } else {
+    const names = checkHostnames(leaf, deployment.server.hostnames);
+    add('identity.hostname-matches', { status: names.ok ? 'held' : 'violated', detail: names.detail, field: (!names.ok && names.field) || 'server.hostnames' });
+  }
   const validity = checkValidity(leaf, deployment.expiryWarningDays);
   add('identity.validity-period', { status: validity.ok ? 'held' : 'violated', detail: validity.detail, field: 'server.certfile' });
   const certificatePolicy = checkPolicyCertificate(leaf, policy);
@@ -174,7 +213,8 @@ export async function runGate(deployment: Deployment, policy: Policy, target?: L
   let scan: ServerScan | undefined;
   if (target) {
     server = { implementation: 'live target', host: target.host, port: target.port, observe: async () => NOT_ACCEPTED, close: async () => undefined };
-    add('one-way.server-needs-cert-and-key', { status: 'skipped', detail: `a live target (${target.host}:${target.port}): its files are not read` });
+    if (configured) add('one-way.server-needs-cert-and-key', { status: 'held', detail: `${configured.implementation} started from the file and serves this endpoint with its certificate and key` });
+    else add('one-way.server-needs-cert-and-key', { status: 'skipped', detail: `a live target (${target.host}:${target.port}): its files are not read` });
   } else {
     try {
       if (!serverVersion.available) throw new HarnessInputError(`${where('server.implementation')}: server.implementation: ${deployment.server.implementation} is not available here: ${serverVersion.hint}`);
@@ -200,6 +240,9 @@ export async function runGate(deployment: Deployment, policy: Policy, target?: L
       const insecure = { status: 'violated' as const, detail: `verify: false: the client accepts any server, an impostor included (${ownWhat})`, field: 'client.verify' };
       add('one-way.client-verifies-server', insecure);
       if (ownRule !== 'one-way.client-verifies-server') add(ownRule, insecure);
+    } else if (target && !mine.connected && mine.reason === 'http_error' && mine.httpStatus !== 400) {
+      // The user's own server answered over the finished handshake: its HTTP status is the application's, not a TLS refusal.
+      add(ownRule, { status: 'held', detail: `${ownWhat}; the TLS connection was made, the status is the application's answer` });
     } else {
       add(ownRule, mine.connected ? { status: 'held', detail: ownWhat } : { status: 'violated', detail: ownWhat, field: fieldOfFailure(mine) });
     }
@@ -221,6 +264,10 @@ export async function runGate(deployment: Deployment, policy: Policy, target?: L
     } else {
       for (const row of MEASURED_CHECKS) {
         const judged = row.check({ deployment, policy, scan, startedHere: !target, leaf });
+        if (configured?.staplingTurnedOff && row.rule === 'policy.ocsp-staple' && judged.status !== 'skipped') {
+          add(row.rule, { status: 'skipped', detail: `stapling is on (${configured.staplingTurnedOff}), but fetching a staple contacts the OCSP responder named in the certificate, which the gate never does; check the running server with --target` });
+          continue;
+        }
         add(row.rule, { ...judged, ...(judged.status === 'violated' ? { field: judged.field ?? row.field } : {}) });
       }
     }
@@ -232,7 +279,9 @@ export async function runGate(deployment: Deployment, policy: Policy, target?: L
   function finish(): GateRun {
     return {
       findings,
-      server: target
+      server: configured
+        ? { implementation: configured.implementation, version: configured.version }
+        : target
         ? { implementation: `live target ${target.host}:${target.port}`, version: 'not known: a running server' }
         : { implementation: deployment.server.implementation, version: serverVersion.available ? serverVersion.version : 'not available' },
       client: { implementation: deployment.client.implementation, version: clientVersion.available ? clientVersion.version : 'not available' },

@@ -3,7 +3,7 @@ import { lookup } from 'node:dns/promises';
 import { isIP } from 'node:net';
 import { relative, resolve } from 'node:path';
 import { errorText, HarnessInputError } from '../errors';
-import { loadDeployment } from '../gate/deployment';
+import { isServerConfigFile, loadBareConfig, loadDeployment, type BareConfigOptions } from '../gate/deployment';
 import { runGate, TARGET_TIMEOUT_MS, type Finding, type LiveTarget } from '../gate/gate';
 import { runConfigGate } from '../serverconfig/config-gate';
 import { loadPolicy } from '../gate/policy';
@@ -61,11 +61,13 @@ export interface GateCommandOptions {
   readonly target?: string;
   readonly sni?: string;
   readonly allowInconclusive?: boolean;
+  /** For a bare server configuration file: what a deployment file would say. */
+  readonly bare?: BareConfigOptions;
 }
 
 export async function runGateCommand(deploymentPath: string, reportsDir: string, io: Io, options: GateCommandOptions = {}): Promise<number> {
   try {
-    const deployment = loadDeployment(deploymentPath, { live: Boolean(options.target) });
+    const deployment = isServerConfigFile(deploymentPath) ? loadBareConfig(deploymentPath, options.bare ?? {}) : loadDeployment(deploymentPath, { live: Boolean(options.target) });
     const policy = loadPolicy(deployment.policy);
     const target = options.target ? await resolveTarget(options.target, options.sni) : undefined;
     if (target && deployment.server.config) throw new HarnessInputError(`--target: ${relative(process.cwd(), deployment.file)} gates a configuration file the gate runs itself; --target checks a running server from a deployment without server.config`);

@@ -2,6 +2,7 @@
 import { HarnessInputError } from '../errors';
 import { CLIENTS, SERVERS } from '../peers/registry';
 import { findRule } from '../rules';
+import { isServerConfigFile } from '../gate/deployment';
 
 export interface Options {
   readonly paths: readonly string[];
@@ -22,6 +23,10 @@ export interface Options {
   /** Inconclusive gate findings do not fail the gate. */
   readonly allowInconclusive: boolean;
   readonly compare: string | null;
+  /** For a bare server configuration file given to --deployment: what a deployment file would say. */
+  readonly bare: { readonly verify?: string; readonly intent?: string; readonly policy?: string; readonly cert?: string; readonly paths?: string; readonly hostnames?: string };
+  /** --servers was given (for a bare configuration file: which program runs it). */
+  readonly serversGiven: boolean;
   readonly debug: boolean;
   readonly help: boolean;
 }
@@ -48,6 +53,15 @@ Options:
                      (see examples/ and the README); reports gate.json, gate.junit.xml, gate.md
   --target <host:port> with --deployment: check a server that is already running, at the host name or
                      address given (nothing else is contacted), with the deployment's clients and policy
+                     --deployment also takes a server's own configuration file (nginx.conf, an Apache
+                     site, haproxy.cfg): the gate runs it as it ships, in a sandbox, and checks every
+                     TLS endpoint in it; then say with these what a deployment file would:
+  --verify <file>    the CA file your clients trust for the server ("system": the system's roots)
+  --intent <i>       one-way | mutual (default: read from the file, per endpoint)
+  --policy <p>       mozilla-intermediate (default), mozilla-modern, mozilla-old[@5.7|@6.0] or a policy file
+  --cert <crt,key>   the client certificate and key your own clients present (mutual)
+  --paths <a=b,...>  where the file's absolute paths live here, e.g. /etc/nginx/tls=deploy/tls
+  --hostnames <a,b>  names to ask for where the file writes wildcard server names
   --sni <name>       with --target: the name to ask for (default: the deployment's first host name)
   --allow-inconclusive  the gate passes when a check could not be made (by default an inconclusive
                      finding fails the gate, exit 1)
@@ -56,7 +70,8 @@ Options:
 
 Exit status: 0 every rule holds, 1 a rule is violated, 2 the harness or its input is broken.`;
 
-const WITH_VALUE = new Set(['--rule', '--tags', '--name', '--servers', '--clients', '--parallel', '--reports', '--keylog', '--deployment', '--target', '--sni', '--compare']);
+const BARE = ['--verify', '--intent', '--policy', '--cert', '--paths', '--hostnames'] as const;
+const WITH_VALUE = new Set(['--rule', '--tags', '--name', '--servers', '--clients', '--parallel', '--reports', '--keylog', '--deployment', '--target', '--sni', '--compare', ...BARE]);
 const ALIASES: Record<string, string> = { '--server': '--servers', '--client': '--clients' };
 
 export function parseOptions(argv: readonly string[]): Options {
@@ -83,6 +98,7 @@ export function parseOptions(argv: readonly string[]): Options {
       const value = inline ?? argv[++i];
       if (value === undefined || value === '') throw new HarnessInputError(`option ${flag} needs a value (see --help)`);
       if (flag === '--rule') rules.push(value);
+      else if (flag === '--paths' && values.has(flag)) values.set(flag, `${values.get(flag)},${value}`);
       else values.set(flag, value);
     } else {
       throw new HarnessInputError(`unknown option ${flag} (see --help)`);
@@ -102,7 +118,15 @@ export function parseOptions(argv: readonly string[]): Options {
     }
     return [...new Set(names)];
   };
-  const servers = list('--servers', SERVERS);
+  const bare = Object.fromEntries(BARE.filter((flag) => values.has(flag)).map((flag) => [flag.slice(2), values.get(flag)!]));
+  const deployment = values.get('--deployment') ?? null;
+  const given = BARE.find((flag) => values.has(flag));
+  if (given && (!deployment || !isServerConfigFile(deployment))) {
+    throw new HarnessInputError(`${given} is for --deployment <a server's own configuration file>; a deployment file (.yaml) says it itself`);
+  }
+  const bareConfig = Boolean(deployment && isServerConfigFile(deployment));
+  const serversGiven = values.has('--servers');
+  const servers = bareConfig ? (values.get('--servers') ?? '').split(',').filter(Boolean) : list('--servers', SERVERS);
   const clients = list('--clients', CLIENTS);
   return {
     paths: paths.length ? paths : ['features'],
@@ -120,6 +144,8 @@ export function parseOptions(argv: readonly string[]): Options {
     sni: values.get('--sni') ?? null,
     allowInconclusive,
     compare: values.get('--compare') ?? null,
+    bare,
+    serversGiven,
     debug,
     help,
   };

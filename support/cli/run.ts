@@ -47,7 +47,12 @@ export async function runConformance(argv: readonly string[], io: Io = process):
   if (options.sni && !options.target) return fail('--sni needs --target: the gate asks a server it starts for the deployment\'s own host names');
   if (options.deployment) {
     await ensurePki();
-    return runGateCommand(options.deployment, options.reports, io, { target: options.target ?? undefined, sni: options.sni ?? undefined, allowInconclusive: options.allowInconclusive });
+    return runGateCommand(options.deployment, options.reports, io, {
+      target: options.target ?? undefined,
+      sni: options.sni ?? undefined,
+      allowInconclusive: options.allowInconclusive,
+      bare: { ...options.bare, ...(options.serversGiven ? { implementation: options.servers.join(',') } : {}) },
+    });
   }
   const absent = options.paths.find((path) => !existsSync(path));
   if (absent) return fail(`${absent}: no such feature file or directory`);

@@ -318,3 +318,102 @@ export function loadDeployment(path: string, options: { live?: boolean } = {}): 
 function optional<K extends string, V>(key: K, value: V | undefined): { [P in K]?: V } {
   return (value === undefined ? {} : { [key]: value }) as { [P in K]?: V };
 }
+
+/** The command line's words for a bare server configuration file (`--deployment nginx/nginx.conf`). */
+export interface BareConfigOptions {
+  /** nginx | apache | haproxy; read from the file when not given. */
+  readonly implementation?: string;
+  /** The CA file the clients trust, or "system" for the system's roots. */
+  readonly verify?: string;
+  readonly intent?: string;
+  readonly policy?: string;
+  /** "client.pem,client.key" */
+  readonly cert?: string;
+  /** "/etc/nginx/tls=tls,/etc/ssl/private=keys" */
+  readonly paths?: string;
+  /** "www.example.test,api.example.test": names for the file's wildcard server names. */
+  readonly hostnames?: string;
+}
+
+/** A file the gate reads as a server configuration rather than a deployment file: anything not .yaml, .yml or .json. */
+export function isServerConfigFile(path: string): boolean {
+  return !/\.(ya?ml|json)$/i.test(path);
+}
+
+/** Which program a configuration file is written for, from its words. */
+export function implementationOfConfig(path: string, text: string): 'nginx' | 'apache' | 'haproxy' {
+  const body = text.replace(/^\s*#.*$/gm, '');
+  const haproxy = /^\s*(frontend|backend|listen|defaults|global)\b[^{;]*$/m.test(body) && /^\s*bind\s/m.test(body);
+  const apache = /^\s*<\s*(VirtualHost|IfModule|Directory)\b/im.test(body) || /^\s*(SSLEngine|Listen|LoadModule|ServerName)\s/m.test(body);
+  const nginx = /\b(server|http|events)\s*\{/.test(body) || /^\s*listen\s[^;\n]*;/m.test(body);
+  const found = [haproxy && 'haproxy', apache && 'apache', nginx && 'nginx'].filter(Boolean) as ('nginx' | 'apache' | 'haproxy')[];
+  if (found.length !== 1) {
+    throw new HarnessInputError(`${shortPath(path)}: cannot tell which program this configuration is for (${found.length ? `it reads as ${found.join(' and ')}` : 'no nginx, Apache or HAProxy words'}); say it with --servers nginx|apache|haproxy`);
+  }
+  return found[0]!;
+}
+
+export function loadBareConfig(path: string, options: BareConfigOptions): Deployment {
+  const file = resolve(path);
+  const display = shortPath(file);
+  let text: string;
+  try {
+    if (statSync(file).isDirectory()) throw new HarnessInputError(`${display}: is a directory, not a configuration file`);
+    text = readFileSync(file, 'latin1');
+  } catch (error) {
+    if (error instanceof HarnessInputError) throw error;
+    throw new HarnessInputError(`${display}: cannot read the configuration file (${(error as NodeJS.ErrnoException).code})`);
+  }
+  const fromCwd = (value: string): string => resolve(value);
+  const exists = (flag: string, value: string, directory = false): string => {
+    const absolute = fromCwd(value);
+    let ok = false;
+    try {
+      ok = statSync(absolute).isDirectory() === directory;
+    } catch {
+      // reported below
+    }
+    if (!ok) throw new HarnessInputError(`${flag} ${value}: no such ${directory ? 'directory' : 'file'}`);
+    return absolute;
+  };
+  const implementation = options.implementation ?? implementationOfConfig(file, text);
+  if (!(CONFIG_IMPLEMENTATIONS as readonly string[]).includes(implementation)) {
+    throw new HarnessInputError(`--servers ${implementation}: a configuration file is run by ${CONFIG_IMPLEMENTATIONS.join(', ')}`);
+  }
+  if (options.verify === undefined) {
+    throw new HarnessInputError(`${display}: a bare configuration file needs --verify <CA file> (the CA your clients trust for this server) or --verify system`);
+  }
+  const verify: string | boolean = options.verify === 'system' ? true : exists('--verify', options.verify);
+  if (options.intent !== undefined && options.intent !== 'one-way' && options.intent !== 'mutual') {
+    throw new HarnessInputError(`--intent ${options.intent}: expected one-way or mutual`);
+  }
+  let cert: [string, string] | undefined;
+  if (options.cert !== undefined) {
+    const parts = options.cert.split(',');
+    if (parts.length !== 2) throw new HarnessInputError(`--cert ${options.cert}: expected <certificate file>,<key file>`);
+    cert = [exists('--cert', parts[0]!), exists('--cert', parts[1]!)];
+  }
+  if (options.intent === 'mutual' && !cert) throw new HarnessInputError('--intent mutual needs --cert <certificate file>,<key file>: the client certificate your own clients present');
+  const paths: PathMap = (options.paths ?? '')
+    .split(',')
+    .filter(Boolean)
+    .map((pair) => {
+      const [from, to] = pair.split('=');
+      if (!from || !to || !isAbsolute(from)) throw new HarnessInputError(`--paths ${pair}: expected <absolute path in the file>=<directory here>`);
+      return { from: from.replace(/\/+$/, '') || '/', to: exists('--paths', to, true) };
+    });
+  const hostnames = (options.hostnames ?? '').split(',').filter(Boolean);
+  for (const name of hostnames) if (!/^[A-Za-z0-9*._:-]+$/.test(name)) throw new HarnessInputError(`--hostnames ${name}: not a host name`);
+  const policy = options.policy ?? 'mozilla-intermediate';
+  if (!isBuiltInPolicyName(policy)) exists('--policy', policy);
+  return {
+    file,
+    server: { implementation, certfile: '', hostnames: hostnames.length ? hostnames : ['localhost'], hostnamesGiven: hostnames.length > 0, config: { file, paths } },
+    client: { implementation: 'axios', verify, ...(cert ? { cert } : {}) },
+    intent: options.intent === 'mutual' ? 'mutual' : 'one-way',
+    intentGiven: options.intent !== undefined,
+    policy: isBuiltInPolicyName(policy) ? policy : fromCwd(policy),
+    expiryWarningDays: 30,
+    lines: new Map(),
+  };
+}

@@ -24,13 +24,13 @@ export function junitXml(run: GateRun, deployment: string): string {
     const name = `${f.rule}: ${f.title}`;
     const body =
       f.status === 'violated'
-        ? `\n    <failure message="${xml(f.detail)}" type="${xml(f.rule)}">${xml(`${f.detail}${f.field ? `\nchange: ${f.field}${f.where ? ` (${f.where})` : ''}` : ''}`)}</failure>\n  `
+        ? `\n    <failure message="${xml(f.detail)}" type="${xml(f.rule)}">${xml(`${f.detail}${f.field ? `\n${f.missing ? 'add' : 'change'}: ${f.field}${f.where ? ` (${f.where})` : ''}${f.missing ? `; not set, ${f.missing}` : ''}` : ''}`)}</failure>\n  `
         : f.status === 'inconclusive'
           ? `\n    <error message="${xml(f.detail)}" type="inconclusive">${xml(`${f.detail}${f.field ? `\nfix first: ${f.field}${f.where ? ` (${f.where})` : ''}` : ''}`)}</error>\n  `
           : f.status === 'skipped'
           ? `\n    <skipped message="${xml(f.detail)}"/>\n  `
           : '';
-    return `  <testcase classname="tls-gate.${xml(deployment)}" name="${xml(name)}" time="0">${body}</testcase>`;
+    return `  <testcase classname="tls-gate.${xml(deployment)}${f.endpoint ? `.${xml(f.endpoint)}` : ''}" name="${xml(name)}" time="0">${body}</testcase>`;
   });
   return `<?xml version="1.0" encoding="UTF-8"?>
 <testsuite name="tls-gate" tests="${run.findings.length}" failures="${failures}" errors="${errors}" skipped="${skipped}" time="${(run.durationMs / 1000).toFixed(3)}" timestamp="${new Date().toISOString()}">
@@ -47,12 +47,17 @@ export function markdown(run: GateRun, deployment: string, policy: Policy, verdi
     '',
     `Server ${run.server.implementation} (${run.server.version}), client ${run.client.implementation} (${run.client.version}), policy ${policy.name}.`,
     '',
-    '| | rule | finding | change |',
-    '|---|---|---|---|',
-    ...run.findings.map((f) => `| ${MARK[f.status]} | \`${f.rule}\` | ${f.detail.replace(/\|/g, '\\|')} | ${(f.status === 'violated' || f.status === 'inconclusive') && f.field ? `${f.status === 'inconclusive' ? 'fix first: ' : ''}\`${f.field}\`${f.where ? ` (${f.where})` : ''}` : ''} |`),
+    ...(run.config ? [`Configuration file \`${run.config.file}\`, run by ${run.config.implementation} in a sandbox: ${run.config.endpoints.length} TLS endpoint(s), ${run.config.changes.length} sandbox change(s) (listed in gate.json).`, ''] : []),
+    `| | ${run.config ? 'endpoint | ' : ''}rule | finding | change |`,
+    `|---|${run.config ? '---|' : ''}---|---|---|`,
+    ...run.findings.map((f) => `| ${MARK[f.status]} | ${run.config ? `${f.endpoint ?? ''} | ` : ''}\`${f.rule}\` | ${cell(f.detail)} | ${(f.status === 'violated' || f.status === 'inconclusive') && f.field ? `${f.status === 'inconclusive' ? 'fix first: ' : f.missing ? 'add ' : ''}\`${f.field}\`${f.where ? ` (${f.where})` : ''}${f.missing ? `: not set, ${cell(f.missing)}` : ''}` : ''} |`),
     '',
   ];
   return lines.join('\n');
+}
+
+function cell(text: string): string {
+  return text.replace(/\|/g, '\\|').replace(/\n/g, ' ');
 }
 
 export function writeGateReports(dir: string, run: GateRun, deployment: Deployment, policy: Policy, options: { allowInconclusive?: boolean } = {}): { verdict: Verdict; files: string[] } {
@@ -60,7 +65,7 @@ export function writeGateReports(dir: string, run: GateRun, deployment: Deployme
   const name = relative(process.cwd(), deployment.file) || deployment.file;
   const verdict = verdictOf(run.findings, options);
   const files = ['gate.json', 'gate.junit.xml', 'gate.md'].map((f) => join(dir, f));
-  writeFileSync(files[0]!, JSON.stringify({ verdict, deployment: name, policy: policy.name, policySource: policy.source, allowInconclusive: Boolean(options.allowInconclusive), intent: deployment.intent, server: run.server, client: run.client, durationMs: run.durationMs, findings: run.findings, accepted: acceptedSummary(run) }, null, 2) + '\n');
+  writeFileSync(files[0]!, JSON.stringify({ verdict, deployment: name, policy: policy.name, policySource: policy.source, allowInconclusive: Boolean(options.allowInconclusive), intent: deployment.intentGiven ? deployment.intent : 'read from the file, per endpoint', server: run.server, ...(run.config ? { config: run.config } : {}), client: run.client, durationMs: run.durationMs, findings: run.findings, accepted: acceptedSummary(run) }, null, 2) + '\n');
   writeFileSync(files[1]!, junitXml(run, name));
   writeFileSync(files[2]!, markdown(run, name, policy, verdict));
   return { verdict, files };

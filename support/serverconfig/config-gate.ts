@@ -34,7 +34,8 @@ const FIELD_KNOB: Readonly<Record<string, Knob>> = {
   'server.keyfile': 'key',
   'server.ca_certs': 'ca',
   'server.cert_reqs': 'verify',
-  'server.hostnames': 'names',
+  // The file's own server names say what the endpoint serves: a certificate that does not name them is what to change.
+  'server.hostnames': 'cert',
   'server.implementation': 'program',
 };
 const RULE_KNOB: Readonly<Record<string, Knob>> = {

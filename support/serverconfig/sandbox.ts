@@ -175,7 +175,7 @@ export class Sandbox {
     const list = this.edits.get(d.file) ?? [];
     list.push({ start, end, text });
     this.edits.set(d.file, list);
-    if (change) this.changes.push({ where: where(d.file, d.line), ...change });
+    if (change) this.changes.push({ where: where(d.file, d.line), ...change, to: change.to.split(this.directory).join('<sandbox>') });
   }
 
   /** The loopback port for a listen the file writes (the same address and port always get the same one). */

@@ -145,6 +145,38 @@ async function main(): Promise<void> {
   rmSync(gateDir, { recursive: true, force: true });
   console.log(`\ngate        one mutual deployment, wall time with start-up: ${gateTimes.join(', ')}   goal: node ≤ 5000 ms`);
 
+  // The gate on nginx's own file with two TLS endpoints, against the gate on the same TLS settings written as
+  // deployment files (one per endpoint), in this process so that start-up is not in either number.
+  if (servers.some((s) => s.name === 'nginx')) {
+    const configDir = mkdtempSync(join(tmpdir(), 'bench-config-'));
+    const certs = join(ROOT, 'certs');
+    const settings = `  implementation: nginx\n  minimum_version: TLSv1_2\n  maximum_version: TLSv1_3\n  ciphers: ECDHE-ECDSA-AES128-GCM-SHA256:ECDHE-RSA-AES128-GCM-SHA256:ECDHE-ECDSA-AES256-GCM-SHA384:ECDHE-RSA-AES256-GCM-SHA384:ECDHE-ECDSA-CHACHA20-POLY1305:ECDHE-RSA-CHACHA20-POLY1305\n  groups: X25519:prime256v1:secp384r1\n  server_preferred_order: false\n`;
+    const yaml = (cert: string, host: string): string => `server:\n${settings}  certfile: ${certs}/${cert}.cert.pem\n  keyfile: ${certs}/${cert}.key.pem\n  hostnames: [${host}]\nclient:\n  verify: ${certs}/server-ca.cert.pem\nintent: one-way\npolicy: mozilla-intermediate\n`;
+    writeFileSync(join(configDir, 'www.yaml'), yaml('localhost', 'localhost'));
+    writeFileSync(join(configDir, 'api.yaml'), yaml('wrong.host', 'api.conformance.test'));
+    const quiet = { stdout: new (require('node:stream').Writable)({ write: (_c: unknown, _e: unknown, done: () => void) => done() }), stderr: process.stderr };
+    const { runGateCommand } = require('../support/cli/gate-command') as typeof import('../support/cli/gate-command');
+    const once = async (file: string): Promise<number> => (await timed(() => runGateCommand(file, join(configDir, 'reports'), quiet)))[1];
+    const configRuns: number[] = [];
+    const yamlOne: number[] = [];
+    const yamlBoth: number[] = [];
+    for (let i = 0; i < 5; i++) {
+      configRuns.push(await once(join(ROOT, 'examples', 'nginx-config-two-endpoints', 'deployment.yaml')));
+      const www = await once(join(configDir, 'www.yaml'));
+      const api = await once(join(configDir, 'api.yaml'));
+      yamlOne.push(www);
+      yamlBoth.push(www + api);
+    }
+    rmSync(configDir, { recursive: true, force: true });
+    const c = stats(configRuns).median;
+    const one = stats(yamlOne).median;
+    const both = stats(yamlBoth).median;
+    console.log(`\ngate on nginx's own file, two TLS endpoints (examples/nginx-config-two-endpoints), in process, median of 5:`);
+    console.log(`  the file (parse, nginx -t, start, both endpoints checked side by side): ${ms(c)}`);
+    console.log(`  the same settings as deployment files: one endpoint ${ms(one)}, both endpoints one after the other ${ms(both)}`);
+    console.log(`  ratio file/deployment: ${(c / one).toFixed(2)}× one deployment file, ${(c / both).toFixed(2)}× the two   goal: ≤ 2×`);
+  }
+
   // The gate and sslscan against the same live server (issue 9's s_server): the gate probes far more.
   const sslscan = spawnSync('sh', ['-c', 'command -v sslscan'], { encoding: 'utf8' }).stdout.trim();
   if (sslscan) {

@@ -48,19 +48,23 @@ describe('the deployment gate', () => {
 
   for (const example of examples) {
     it(`examples/${example}: exits and finds exactly what expected.json says`, async () => {
-      const expected = JSON.parse(readFileSync(join(ROOT, 'examples', example, 'expected.json'), 'utf8')) as { exit: number; violated: { rule: string; field: string }[]; inconclusive: { rule: string; field: string }[] };
+      type Expected = { rule: string; field: string; endpoint?: string; where?: string };
+      const expected = JSON.parse(readFileSync(join(ROOT, 'examples', example, 'expected.json'), 'utf8')) as { exit: number; violated: Expected[]; inconclusive: Expected[] };
+      // A finding of a server configuration file names its endpoint and the directive's file:line as well.
+      const key = (f: { rule: string; field?: string; endpoint?: string; where?: string }): string => `${f.rule} @ ${f.field}${f.endpoint ? ` @ ${f.endpoint} @ ${f.where}` : ''}`;
       const reports = join(scratch, `reports-${example}`);
       const run = await gate(join(ROOT, 'examples', example, 'deployment.yaml'), reports);
       assert.equal(run.code, expected.exit, run.stdout + run.stderr);
-      const result = JSON.parse(readFileSync(join(reports, 'gate.json'), 'utf8')) as { verdict: string; findings: { rule: string; field?: string; status: string }[] };
+      const result = JSON.parse(readFileSync(join(reports, 'gate.json'), 'utf8')) as { verdict: string; findings: { rule: string; field?: string; status: string; endpoint?: string; where?: string }[] };
       assert.equal(result.verdict, expected.exit === 0 ? 'pass' : 'fail');
-      const violated = result.findings.filter((f) => f.status === 'violated').map((f) => `${f.rule} @ ${f.field}`).sort();
-      assert.deepEqual(violated, expected.violated.map((v) => `${v.rule} @ ${v.field}`).sort());
-      const inconclusive = result.findings.filter((f) => f.status === 'inconclusive').map((f) => `${f.rule} @ ${f.field}`).sort();
-      assert.deepEqual(inconclusive, expected.inconclusive.map((v) => `${v.rule} @ ${v.field}`).sort());
+      const violated = result.findings.filter((f) => f.status === 'violated').map(key).sort();
+      assert.deepEqual(violated, expected.violated.map(key).sort());
+      const inconclusive = result.findings.filter((f) => f.status === 'inconclusive').map(key).sort();
+      assert.deepEqual(inconclusive, expected.inconclusive.map(key).sort());
       for (const v of expected.inconclusive) assert.match(run.stdout, new RegExp(`\\? ${v.rule.replace(/\./g, '\\.')}:[^\\n]*\\n    fix ${v.field.replace(/\./g, '\\.')} first`));
       // Each violated rule is printed with the field to change.
-      for (const v of expected.violated) assert.match(run.stdout, new RegExp(`✘ ${v.rule.replace(/\./g, '\\.')}:[^\\n]*\\n    change ${v.field.replace(/\./g, '\\.')}`));
+      const literally = (text: string): string => text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+      for (const v of expected.violated) assert.match(run.stdout, new RegExp(`✘ ${literally(v.rule)}:[^\\n]*\\n    (change|add) ${literally(v.field)}${v.where ? ` \\(${literally(v.where)}\\)` : ''}`));
       const junit = readFileSync(join(reports, 'gate.junit.xml'), 'utf8');
       assert.equal((junit.match(/<testcase /g) ?? []).length, result.findings.length, 'one testcase per rule');
       assert.equal((junit.match(/<failure /g) ?? []).length, expected.violated.length);
@@ -172,7 +176,7 @@ describe('the deployment gate', () => {
       `server:\n  certfile: ${cert}\n  keyfile: ${key}\nclient:\n  verify: ${ca}\nintent: one-way\n${extra}`;
     const cases: [string, string | Buffer | null, RegExp][] = [
       ['missing.yaml', null, /missing\.yaml: cannot read the deployment file \(ENOENT\)/],
-      ['a-directory', null, /a-directory: is a directory, not a deployment file/],
+      ['a-directory', null, /a-directory: is a directory, not a deployment or configuration file/],
       ['empty.yaml', '', /empty\.yaml:1: a deployment file is a mapping of fields/],
       ['binary.yaml', Buffer.from([0, 1, 2, 255, 254, 0, 7]), /binary\.yaml: binary data, not a deployment file/],
       ['huge.yaml', `# ${'x'.repeat(1_100_000)}\n`, /huge\.yaml: \d+ bytes is too large/],

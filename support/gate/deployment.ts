@@ -358,7 +358,7 @@ export function loadBareConfig(path: string, options: BareConfigOptions): Deploy
   const display = shortPath(file);
   let text: string;
   try {
-    if (statSync(file).isDirectory()) throw new HarnessInputError(`${display}: is a directory, not a configuration file`);
+    if (statSync(file).isDirectory()) throw new HarnessInputError(`${display}: is a directory, not a deployment or configuration file`);
     text = readFileSync(file, 'latin1');
   } catch (error) {
     if (error instanceof HarnessInputError) throw error;

@@ -266,7 +266,7 @@ async function prepare(file: string, options: NginxOptions, sandbox: Sandbox): P
           break;
         default:
           if (TLS_FILES.has(d.name) && d.args[0] && !/^(data:|engine:)/.test(d.args[0])) {
-            const local = resolveTlsFile(d.args[0], confDir, options.paths, d, changes);
+            const local = resolveTlsFile(d.args[0], confDir, options.paths, d, changes, sandbox.named);
             const [a, b] = d.argSpans[0]!;
             sandbox.edit(d, a, b, JSON.stringify(local));
           } else if (PROXIES.has(d.name) && d.args[0]) {
@@ -354,6 +354,7 @@ async function prepare(file: string, options: NginxOptions, sandbox: Sandbox): P
     runArgs: [...common, ...(sets ? ['-g', sets] : [])],
     ports: sandbox.allPorts,
     pidFile: ownPid,
+    named: sandbox.named,
     translate: (text) => sandbox.translate(text),
   };
 }

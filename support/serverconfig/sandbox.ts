@@ -115,9 +115,10 @@ export function resolveConfigPath(value: string, base: string, paths: PathMap, d
   return broken(d, `${d.name} ${value}: an absolute path outside the mapped paths; add its directory to server.paths (for example paths: { ${dirname(value)}: <directory in this repository> }) so the gate reads the file that ships`);
 }
 
-export function resolveTlsFile(value: string, base: string, paths: PathMap, d: Directive, changes: Change[]): string {
+export function resolveTlsFile(value: string, base: string, paths: PathMap, d: Directive, changes: Change[], named?: Map<string, string>): string {
   const resolved = resolveConfigPath(value, base, paths, d, 'tls');
   if (resolved.change) changes.push(resolved.change);
+  named?.set(shortPath(resolved.local), at(d));
   try {
     if (statSync(resolved.local).isDirectory()) return resolved.local;
   } catch {
@@ -150,6 +151,8 @@ export class Sandbox {
   private readonly edits = new Map<string, Edit[]>();
   private readonly texts = new Map<string, string>();
   private readonly ports = new Map<string, number>();
+  /** TLS files the file names (as the program will print them) → the directive's file:line. */
+  readonly named = new Map<string, string>();
 
   /** A file read: it will be copied, line for line, with its edits. */
   add(file: string, text: string): void {
@@ -203,10 +206,15 @@ export class Sandbox {
     }
   }
 
-  /** The program's words with sandbox paths turned back into the user's. */
+  /** The program's words with sandbox paths and ports turned back into the user's. */
   translate(text: string): string {
     const root = join(this.directory, 'root');
-    return text.split(root).join('').replace(/(\/[^\s:"'()]+)/g, (path) => (this.texts.has(path) ? shortPath(path) : path.startsWith(this.directory) ? `<sandbox>${path.slice(this.directory.length)}` : path));
+    const listens = new Map([...this.ports].map(([key, port]) => [String(port), key]));
+    return text
+      .split(root)
+      .join('')
+      .replace(/(\/[^\s:"'()\[\]]+)/g, (path) => (path.startsWith(this.directory) ? `<sandbox>${path.slice(this.directory.length)}` : path.startsWith(process.cwd()) ? shortPath(path) : path))
+      .replace(/127\.0\.0\.1:(\d+)/g, (whole, port: string) => (listens.has(port) ? `${listens.get(port)} (in the sandbox ${whole})` : whole));
   }
 
   remove(): void {
@@ -247,13 +255,23 @@ export function testConfig(prepared: PreparedConfig): Promise<void> {
     execFile(prepared.command, [...prepared.testArgs], { timeout: 20_000, env: { ...process.env, ...prepared.env } }, (error, stdout, stderr) => {
       if (!error) return resolvePromise();
       const said = prepared.translate(`${stderr}\n${stdout}`);
-      reject(new HarnessInputError(`${shortPath(prepared.file)}: ${programName(prepared)} refuses the configuration: ${firstComplaint(said) || (error as Error).message.split('\n')[0]}`));
+      const complaint = firstComplaint(said) || (error as Error).message.split('\n')[0]!;
+      const file = [...(prepared.named ?? new Map<string, string>())].find(([path]) => complaint.includes(path))?.[1];
+      reject(new HarnessInputError(`${placeOf(complaint) ?? file ?? shortPath(prepared.file)}: ${programName(prepared)}: ${complaint}`));
     });
   });
 }
 
 function programName(prepared: PreparedConfig): string {
   return { nginx: 'nginx -t', apache: 'apache2 -t', haproxy: 'haproxy -c' }[prepared.implementation];
+}
+
+/** The user's file:line a program's complaint names (nginx "in f:12", HAProxy "[f:12]", Apache "on line 12 of f"). */
+export function placeOf(complaint: string): string | null {
+  const m = / in (\S+?):(\d+)\b/.exec(complaint) ?? /\[([^\]\s]+?):(\d+)\]/.exec(complaint);
+  if (m) return `${m[1]}:${m[2]}`;
+  const apache = /on line (\d+) of (\S+?):/.exec(complaint);
+  return apache ? `${apache[2]}:${apache[1]}` : null;
 }
 
 /** The line where a program says what is wrong, trimmed of its time stamps and pids. */

@@ -83,6 +83,8 @@ export interface PreparedConfig {
   readonly ports: readonly number[];
   /** A file the program writes once it is running, if it writes one. */
   readonly pidFile?: string;
+  /** TLS files the configuration names (as the program prints them) → the directive's file:line. */
+  readonly named?: ReadonlyMap<string, string>;
   /** The program's own words, with sandbox paths turned back into the user's. */
   translate(text: string): string;
 }

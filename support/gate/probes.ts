@@ -152,7 +152,8 @@ export const MEASURED_CHECKS: readonly MeasuredCheck[] = [
     check: ({ scan }) => {
       const suites = below13(scan);
       if (!suites.length) return { status: 'skipped', detail: 'the server accepts no version below TLS 1.3, whose suites are all strong' };
-      const weak = suites.filter((s) => weakness(s)).map((s) => `${s.name} (${weakness(s)})`);
+      // A suite accepted in several versions is named once.
+      const weak = [...new Set(suites.filter((s) => weakness(s)).map((s) => `${s.name} (${weakness(s)})`))];
       return weak.length ? { status: 'violated', detail: `accepts legacy suites: ${weak.join(', ')}` } : { status: 'held', detail: `refuses static-RSA, anonymous, export, NULL, RC4, DES and 3DES suites (accepts ${suites.length}: all ephemeral and authenticated)` };
     },
   },

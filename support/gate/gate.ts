@@ -254,7 +254,10 @@ export async function runGate(deployment: Deployment, policy: Policy, liveTarget
         add(row.rule, { status: 'skipped', detail: skip });
         continue;
       }
-      add(row.rule, judgeProbe(row, await attempt(probe, row.change()), fieldOfFailure));
+      const judged = judgeProbe(row, await attempt(probe, row.change()), fieldOfFailure);
+      // A server that lets in a client without any certificate does not ask for one: that is what to change first.
+      const asksNoCertificate = findings.some((f) => f.rule === 'mutual.server-requires-client-cert' && f.status === 'violated');
+      add(row.rule, judged.status === 'violated' && row.field === 'server.ca_certs' && asksNoCertificate ? { ...judged, field: 'server.cert_reqs' } : judged);
     }
 
     // What the server accepts, from the wire.

@@ -122,8 +122,7 @@ function parseFile(file: string, text: string, context: Context): Directive[] {
     if (context.depth > 20) broken(d, 'includes nested more than 20 deep');
     const resolved = resolveConfigPath(d.args[0]!, context.confDir, context.paths, d, 'include');
     if (resolved.change) context.sandbox.changes.push(resolved.change);
-    // This machine's own files (mime.types, snippets) are used where they are.
-    if (resolved.local === d.args[0] && resolved.change) return d;
+    // This machine's own package files (mime.types, snippets) are read from here, and copied like the user's: their listens are sandboxed too.
     const matches = expandGlob(resolved.local);
     if (!matches.length && !/[*?[]/.test(resolved.local)) broken(d, `include ${d.args[0]}: no such file${resolved.local !== d.args[0] ? ` (looked for ${shortPath(resolved.local)})` : ''}`);
     const included: Directive[] = [];
@@ -328,7 +327,7 @@ async function prepare(file: string, options: NginxOptions, sandbox: Sandbox): P
     });
   }
   if (!endpoints.length) {
-    broken({ file, line: servers[0]?.line ?? 1 }, `no TLS endpoint: no server block has a "listen … ssl"${servers.length ? '' : ' (no server block at all)'}; the gate checks TLS endpoints`);
+    broken(servers[0] ?? { file, line: 1 }, `no TLS endpoint: no server block has a "listen … ssl"${servers.length ? '' : ' (no server block at all)'}; the gate checks TLS endpoints`);
   }
 
   // The main file the program runs: the user's own copy, or a wrapper around a site file.

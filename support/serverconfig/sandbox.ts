@@ -109,8 +109,8 @@ export function resolveConfigPath(value: string, base: string, paths: PathMap, d
     const local = join(mapped.to, value.slice(mapped.from.length));
     return { local, change: { where: at(d), from: value, to: shortPath(local), why: 'an absolute path, mapped through paths' } };
   }
-  if (kind === 'include' && SYSTEM_DIRECTORIES.some((s) => value.startsWith(s)) && expandGlob(value).length) {
-    return { local: value, change: { where: at(d), from: value, to: value, why: "this machine's own file of the server package, used as it is" } };
+  if (kind === 'include' && SYSTEM_DIRECTORIES.some((s) => value.startsWith(s)) && (expandGlob(value).length || /[*?[]/.test(value))) {
+    return { local: value, change: { where: at(d), from: value, to: value, why: "this machine's own file of the server package, read from here" } };
   }
   return broken(d, `${d.name} ${value}: an absolute path outside the mapped paths; add its directory to server.paths (for example paths: { ${dirname(value)}: <directory in this repository> }) so the gate reads the file that ships`);
 }

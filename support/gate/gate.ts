@@ -186,10 +186,14 @@ export async function runGate(deployment: Deployment, policy: Policy, liveTarget
   add('policy.certificate', certificatePolicy ? { status: certificatePolicy.ok ? 'held' : 'violated', detail: certificatePolicy.detail, field: 'server.certfile' } : { status: 'skipped', detail: `${policy.name} says nothing about certificates` });
 
   // The server, running.
-  const serverImpl = serverImplementation(deployment.server.implementation);
+  // A configured endpoint's program (haproxy too) was started by the config gate, which knows its version.
+  const serverImpl = configured || liveTarget ? null : serverImplementation(deployment.server.implementation);
   const own = clientImplementation(deployment.client.implementation);
   const probe = clientImplementation('axios');
-  const [serverVersion, clientVersion] = await Promise.all([serverImpl.detect(), own.detect()]);
+  const [serverVersion, clientVersion] = await Promise.all([
+    serverImpl ? serverImpl.detect() : Promise.resolve(configured ? ({ available: true, version: configured.version } as const) : ({ available: false, hint: 'a running server' } as const)),
+    own.detect(),
+  ]);
   const s = deployment.server;
   const settings: ServerSettings = {
     ssl_version: s.ssl_version ?? 'ssl.PROTOCOL_TLS',
@@ -218,7 +222,7 @@ export async function runGate(deployment: Deployment, policy: Policy, liveTarget
   } else {
     try {
       if (!serverVersion.available) throw new HarnessInputError(`${where('server.implementation')}: server.implementation: ${deployment.server.implementation} is not available here: ${serverVersion.hint}`);
-      server = await serverImpl.start(settings);
+      server = await serverImpl!.start(settings);
     } catch (error) {
       if (!(error instanceof ConfigurationError)) throw error;
       // A setting the implementation cannot express is the file's problem, not the server's.

@@ -247,8 +247,12 @@ export async function scanServer(target: ScanTarget): Promise<ServerScan> {
   // Whose order: the first two suites found, offered both ways round.
   let serverOrder: Measured<boolean> = { measured: false, reason: 'the server accepts at most one suite in each version: there is no order to impose' };
   for (const version of ['TLSv1_2', 'TLSv1_3', 'TLSv1_1', 'TLSv1'] as const) {
-    const names = suitesOf(version);
-    if (names.length < 2) continue;
+    const found = suitesOf(version);
+    if (found.length < 2) continue;
+    // ChaCha20 is left out of the pair where possible: a server may impose its order except when the client
+    // prefers ChaCha20 (OpenSSL's PRIORITIZE_CHACHA, HAProxy's default), which looks like following the client.
+    const plain = found.filter((n) => !/CHACHA20/.test(n));
+    const names = plain.length >= 2 ? plain : found;
     const [first, second] = names as [string, string];
     const offer = (list: string[]): string => (version === 'TLSv1_3' ? tls13Offer(list)! : `${list.join(':')}:@SECLEVEL=0`);
     const reversed = await handshake({ version, ciphers: offer([second, first]) });
@@ -257,6 +261,10 @@ export async function scanServer(target: ScanTarget): Promise<ServerScan> {
       serverOrder = { measured: false, reason: `a handshake offering ${first} and ${second} failed: ${reversed.error ?? straight.error}` };
     } else {
       const imposes = reversed.cipher === straight.cipher;
+      if (!imposes && /CHACHA20/.test(`${first}:${second}`)) {
+        serverOrder = { measured: false, reason: `${VERSION_NAME[version]}: the server chose whichever of ${first} and ${second} came first, and one is ChaCha20: that is the client's order, or the server's with ChaCha20 prioritized for clients that prefer it; no other pair of suites is accepted to tell them apart` };
+        break;
+      }
       serverOrder = {
         measured: true,
         value: imposes,

@@ -12,7 +12,7 @@ import { execFileSync } from 'node:child_process';
 import { chmodSync, existsSync, mkdirSync, readFileSync, readdirSync, statSync, writeFileSync } from 'node:fs';
 import { basename, dirname, isAbsolute, join } from 'node:path';
 import { shortPath } from '../errors';
-import { at, broken, expandGlob, readConfigText, resolveConfigPath, resolveTlsFile, Sandbox, type PathMap, type BackendStub } from './sandbox';
+import { at, broken, expandGlob, readConfigText, resolveConfigPath, resolveTlsFile, inSandbox, Sandbox, type PathMap, type BackendStub } from './sandbox';
 import { endpointNames } from './names';
 import type { Directive, Endpoint, Knob, Located, PreparedConfig } from './types';
 
@@ -399,14 +399,8 @@ function hostOf(value: string): string {
   return value.replace(/^[a-z][a-z0-9+.-]*:\/\//i, '').replace(/:\d+$/, '').replace(/\/.*$/, '');
 }
 
-export async function prepareApache(file: string, options: ApacheOptions): Promise<PreparedConfig> {
-  const sandbox = new Sandbox();
-  try {
-    return await prepare(file, options, sandbox);
-  } catch (error) {
-    sandbox.remove();
-    throw error;
-  }
+export function prepareApache(file: string, options: ApacheOptions): Promise<PreparedConfig> {
+  return inSandbox((sandbox) => prepare(file, options, sandbox));
 }
 
 async function prepare(file: string, options: ApacheOptions, sandbox: Sandbox): Promise<PreparedConfig> {

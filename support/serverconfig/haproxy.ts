@@ -13,7 +13,7 @@ import { X509Certificate } from 'node:crypto';
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { HarnessInputError, shortPath } from '../errors';
-import { at, broken, readConfigText, resolveConfigPath, resolveTlsFile, Sandbox, type BackendStub, type PathMap } from './sandbox';
+import { at, broken, readConfigText, resolveConfigPath, resolveTlsFile, inSandbox, Sandbox, type BackendStub, type PathMap } from './sandbox';
 import { endpointNames, patternMatches } from './names';
 import type { Directive, Endpoint, Knob, Located, PreparedConfig } from './types';
 
@@ -408,14 +408,8 @@ function certificateNames(file: string | undefined): string[] {
 
 /* ------------------------------------------------------------------ prepare */
 
-export async function prepareHaproxy(file: string, options: HaproxyOptions): Promise<PreparedConfig> {
-  const sandbox = new Sandbox();
-  try {
-    return await prepare(file, options, sandbox);
-  } catch (error) {
-    sandbox.remove();
-    throw error;
-  }
+export function prepareHaproxy(file: string, options: HaproxyOptions): Promise<PreparedConfig> {
+  return inSandbox((sandbox) => prepare(file, options, sandbox));
 }
 
 interface Bind {

@@ -7,7 +7,7 @@
 import { writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { shortPath } from '../errors';
-import { at, broken, expandGlob, readConfigText, resolveConfigPath, resolveTlsFile, Sandbox, type PathMap, type BackendStub } from './sandbox';
+import { at, broken, expandGlob, readConfigText, resolveConfigPath, resolveTlsFile, inSandbox, Sandbox, type PathMap, type BackendStub } from './sandbox';
 import { endpointNames } from './names';
 import type { Directive, Endpoint, Knob, Located, PreparedConfig } from './types';
 
@@ -181,14 +181,8 @@ function parseListen(d: Directive): { key: string; port: string; ssl: boolean; u
   return { key: `${host}:${/^\d+$/.test(port) ? port : '80'}`, port: /^\d+$/.test(port) ? port : '80', ssl, unix: false };
 }
 
-export async function prepareNginx(file: string, options: NginxOptions): Promise<PreparedConfig> {
-  const sandbox = new Sandbox();
-  try {
-    return await prepare(file, options, sandbox);
-  } catch (error) {
-    sandbox.remove();
-    throw error;
-  }
+export function prepareNginx(file: string, options: NginxOptions): Promise<PreparedConfig> {
+  return inSandbox((sandbox) => prepare(file, options, sandbox));
 }
 
 async function prepare(file: string, options: NginxOptions, sandbox: Sandbox): Promise<PreparedConfig> {

@@ -222,6 +222,17 @@ export class Sandbox {
   }
 }
 
+/** Prepare a configuration in a new sandbox, which is removed if preparing fails. */
+export async function inSandbox<T>(prepare: (sandbox: Sandbox) => Promise<T>): Promise<T> {
+  const sandbox = new Sandbox();
+  try {
+    return await prepare(sandbox);
+  } catch (error) {
+    sandbox.remove();
+    throw error;
+  }
+}
+
 /** A local HTTP answer for every backend the file proxies to: the gate never contacts the real ones. */
 export class BackendStub {
   private server: Server | null = null;

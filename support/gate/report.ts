@@ -52,6 +52,9 @@ export function markdown(run: GateRun, deployment: string, policy: Policy, verdi
     `|---|${run.config ? '---|' : ''}---|---|---|`,
     ...run.findings.map((f) => `| ${MARK[f.status]} | ${run.config ? `${f.endpoint ?? ''} | ` : ''}\`${f.rule}\` | ${cell(f.detail)} | ${(f.status === 'violated' || f.status === 'inconclusive') && f.field ? `${f.status === 'inconclusive' ? 'fix first: ' : f.missing ? 'add ' : ''}\`${f.field}\`${f.where ? ` (${f.where})` : ''}${f.missing ? `: not set, ${cell(f.missing)}` : ''}` : ''} |`),
     '',
+    ...(run.config?.changes.length
+      ? ['<details><summary>What the sandbox changed to run the file</summary>', '', '| where | written | run as | why |', '|---|---|---|---|', ...run.config.changes.map((c) => `| ${c.where} | \`${cell(c.from)}\` | \`${cell(c.to)}\` | ${cell(c.why)} |`), '', '</details>', '']
+      : []),
   ];
   return lines.join('\n');
 }

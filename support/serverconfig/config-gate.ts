@@ -100,8 +100,13 @@ export async function runConfigGate(deployment: Deployment, policy: Policy): Pro
   let program: { stop(): Promise<void> } | null = null;
   try {
     prepared = await prepareConfig(deployment, stub);
-    await testConfig(prepared);
-    program = await startProgram(prepared);
+    try {
+      program = await startProgram(prepared);
+    } catch (error) {
+      // The program's own configuration test says best what is wrong: it runs only when the start failed, to save a process start.
+      await testConfig(prepared);
+      throw error;
+    }
     const display = shortPath(prepared.file);
     const staplingOff = prepared.changes.find((c) => /OCSP responder/.test(c.why))?.where;
     const runs = await Promise.all(

@@ -176,6 +176,18 @@ export async function runGate(deployment: Deployment, policy: Policy, liveTarget
   }
   if (configured && !configured.sni) {
     add('identity.hostname-matches', { status: 'skipped', detail: 'the endpoint names no host (a catch-all): there is no name to match; asked without SNI' });
+  } else if (configured && deployment.server.hostnames.length > 1) {
+    // Each name the endpoint serves is asked for by itself: a server may choose its certificate by name (SNI).
+    const checks = await Promise.all(
+      deployment.server.hostnames.map(async (name, i) => {
+        const presented = i === 0 ? leaf : (await presentedChain(target!, name).catch(() => []))[0];
+        return presented ? { name, check: checkHostnames(presented, [name]) } : { name, check: { ok: false, detail: `asked for ${name}, the server presented no certificate` } as ReturnType<typeof checkHostnames> };
+      }),
+    );
+    const failed = checks.filter((c) => !c.check.ok);
+    add('identity.hostname-matches', failed.length
+      ? { status: 'violated', detail: failed.map((c) => `asked for ${c.name}: ${c.check.detail}`).join('; '), field: (!failed[0]!.check.ok && failed[0]!.check.field) || 'server.hostnames' }
+      : { status: 'held', detail: `asked for each name by SNI, the certificate presented names it in its subjectAltName: ${checks.map((c) => c.name).join(', ')}` });
   } else {
     const names = checkHostnames(leaf, deployment.server.hostnames);
     add('identity.hostname-matches', { status: names.ok ? 'held' : 'violated', detail: names.detail, field: (!names.ok && names.field) || 'server.hostnames' });

@@ -390,6 +390,19 @@ function firstCertificateFile(local: string): string | undefined {
   }
 }
 
+/** Every certificate file HAProxy loads for a `crt`: the file, or each certificate in the directory. */
+function certificateFiles(local: string): string[] {
+  try {
+    if (statSync(local).isDirectory()) {
+      return readdirSync(local).filter((n) => !n.startsWith('.') && !EXTRA_FILES.test(n)).sort().map((n) => join(local, n));
+    }
+  } catch {
+    // a bundle named without its .rsa/.ecdsa ending
+  }
+  const first = firstCertificateFile(local);
+  return first ? [first] : [];
+}
+
 /** The DNS names in the subjectAltName of the first certificate in a PEM file. */
 function certificateNames(file: string | undefined): string[] {
   if (!file) return [];
@@ -594,6 +607,7 @@ async function prepare(file: string, options: HaproxyOptions, sandbox: Sandbox):
       changes.push({ where: at(d), from: `bind … ${o.name}${o.value !== undefined ? ` ${o.value}` : ''}`, to: '(removed)', why });
     };
     let certificate: string | undefined;
+    const certificates: string[] = [];
     let filters: string[] = [];
     for (const o of opts) {
       if (o.name === 'v6only' || o.name === 'v4v6') drop(o, 'an IPv6 socket option; the sandbox listens on 127.0.0.1');
@@ -604,6 +618,7 @@ async function prepare(file: string, options: HaproxyOptions, sandbox: Sandbox):
       else if (o.name === 'crt') {
         const local = tlsFile(o.value, baseFor(crtBase, d), named(d, 'bind … crt'));
         certificate ??= local;
+        certificates.push(local);
         replace.set(o.index + 1, quote(local));
       } else if (o.name === 'crt-list') {
         const list = crtList(o.value, d);
@@ -628,7 +643,8 @@ async function prepare(file: string, options: HaproxyOptions, sandbox: Sandbox):
         ssl,
         port: addresses[0]!.kind === 'dgram' ? null : ports[0]!,
         ...(certificate !== undefined ? { certificate } : {}),
-        names: filters.length || certificate === undefined ? [] : certificateNames(firstCertificateFile(certificate)),
+        // HAProxy chooses among all of a bind's certificates by SNI: every name any of them covers is the endpoint's.
+        names: filters.length || certificate === undefined ? [] : [...new Set(certificates.flatMap((c) => certificateFiles(c).flatMap(certificateNames)))],
         filters,
         signature,
       });

@@ -96,6 +96,25 @@ describe('a server configuration file, gated as it ships', () => {
     assert.match(bare.stderr, /needs --verify <CA file>/);
   });
 
+  it('asks for every name an endpoint serves by itself, and takes any HTTP answer after the handshake as the application’s', { skip: !available('nginx') && !required && 'nginx is not installed' }, async () => {
+    const dir = join(scratch, 'names');
+    mkdirSync(dir, { recursive: true });
+    // No location: nginx answers 404, which is the application's business, not a TLS refusal.
+    writeFileSync(join(dir, 'site.conf'), 'server {\n    listen 443 ssl;\n    server_name localhost www.conformance.test;\n    ssl_certificate /etc/nginx/tls/localhost.cert.pem;\n    ssl_certificate_key /etc/nginx/tls/localhost.key.pem;\n    ssl_protocols TLSv1.2 TLSv1.3;\n}\n');
+    const reports = join(scratch, 'names-reports');
+    const run = await conformance(['--deployment', join(dir, 'site.conf'), '--verify', join(ROOT, 'certs', 'server-ca.cert.pem'), '--paths', `/etc/nginx/tls=${join(ROOT, 'certs')}`, '--policy', 'mozilla-intermediate', '--reports', reports]);
+    assert.equal(run.code, 1, run.stdout + run.stderr);
+    const result = JSON.parse(readFileSync(join(reports, 'gate.json'), 'utf8')) as { findings: { rule: string; status: string; detail: string; field?: string; where?: string }[] };
+    const names = result.findings.find((f) => f.rule === 'identity.hostname-matches')!;
+    assert.equal(names.status, 'violated');
+    assert.match(names.detail, /^asked for www\.conformance\.test: the certificate \(DNS:localhost/);
+    assert.equal(names.field, 'ssl_certificate');
+    assert.match(names.where!, /site\.conf:4$/);
+    const own = result.findings.find((f) => f.rule === 'one-way.client-verifies-server')!;
+    assert.equal(own.status, 'held', own.detail);
+    assert.match(own.detail, /HTTP 404.*the status is the application's answer/);
+  });
+
   it('refuses a deployment file that mixes server.config with the settings the file says, naming both lines', async () => {
     const dir = join(scratch, 'yaml');
     mkdirSync(join(dir, 'tls'), { recursive: true });

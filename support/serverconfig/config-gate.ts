@@ -6,7 +6,6 @@
  * line (or the block where it is missing and its default applies).
  */
 import { execFile } from 'node:child_process';
-import { rmSync } from 'node:fs';
 import { performance } from 'node:perf_hooks';
 import { HarnessInputError, shortPath } from '../errors';
 import { serverImplementation } from '../peers/registry';
@@ -16,7 +15,7 @@ import type { Policy } from '../gate/policy';
 import { prepareApache } from './apache';
 import { prepareHaproxy } from './haproxy';
 import { prepareNginx } from './nginx';
-import { BackendStub, startProgram, testConfig } from './sandbox';
+import { BackendStub, removeSandbox, startProgram, testConfig } from './sandbox';
 import type { Endpoint, Knob, PreparedConfig } from './types';
 
 export { CONFIG_IMPLEMENTATIONS, type ConfigImplementation } from './names';
@@ -150,7 +149,7 @@ export async function runConfigGate(deployment: Deployment, policy: Policy): Pro
   } finally {
     await program?.stop();
     await stub.close();
-    if (prepared) rmSync(prepared.directory, { recursive: true, force: true });
+    if (prepared) removeSandbox(prepared.directory);
   }
 }
 

@@ -144,9 +144,25 @@ export function applyEdits(text: string, edits: readonly Edit[]): string {
   return out;
 }
 
+/** Sandboxes not yet removed: an interrupted run (Ctrl-C, SIGTERM) removes them as it exits. */
+const LIVE = new Set<string>();
+process.once('exit', () => {
+  for (const directory of LIVE) rmSync(directory, { recursive: true, force: true });
+});
+
+export function removeSandbox(directory: string): void {
+  rmSync(directory, { recursive: true, force: true });
+  LIVE.delete(directory);
+}
+
 /** The sandbox: a directory, the copies of the user's files under `root/`, and the edits to them. */
 export class Sandbox {
   readonly directory = mkdtempSync(join(tmpdir(), 'tls-conformance-config-'));
+
+  constructor() {
+    LIVE.add(this.directory);
+  }
+
   readonly changes: Change[] = [];
   private readonly edits = new Map<string, Edit[]>();
   private readonly texts = new Map<string, string>();
@@ -218,7 +234,7 @@ export class Sandbox {
   }
 
   remove(): void {
-    rmSync(this.directory, { recursive: true, force: true });
+    removeSandbox(this.directory);
   }
 }
 

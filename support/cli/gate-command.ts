@@ -1,13 +1,18 @@
 /** `npm run conformance -- --deployment file`: the CI gate for one deployment. */
 import { lookup } from 'node:dns/promises';
 import { isIP } from 'node:net';
-import { relative, resolve } from 'node:path';
+import { readdirSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
+import { join, relative, resolve } from 'node:path';
+import { performance } from 'node:perf_hooks';
 import { errorText, HarnessInputError } from '../errors';
 import { isServerConfigFile, loadBareConfig, loadDeployment, type BareConfigOptions } from '../gate/deployment';
 import { runGate, TARGET_TIMEOUT_MS, type Finding, type LiveTarget } from '../gate/gate';
 import { runConfigGate } from '../serverconfig/config-gate';
 import { loadPolicy } from '../gate/policy';
-import { writeGateReports } from '../gate/report';
+import { writeGateReports, type GateResult } from '../gate/report';
+import type { GateRun } from '../gate/gate';
+import type { Policy } from '../gate/policy';
 import { closePythonPeer } from '../peers/python-peer';
 import { stopAllProcesses } from '../processes';
 import { closeAllServers } from '../server-pool';
@@ -65,37 +70,137 @@ export interface GateCommandOptions {
   readonly bare?: BareConfigOptions;
 }
 
-export async function runGateCommand(deploymentPath: string, reportsDir: string, io: Io, options: GateCommandOptions = {}): Promise<number> {
+/** Gate one deployment file; its problems are its own result (broken), never another file's. */
+async function gateOne(path: string, options: GateCommandOptions): Promise<GateResult> {
+  const file = relative(process.cwd(), resolve(path)) || path;
   try {
-    const deployment = isServerConfigFile(deploymentPath) ? loadBareConfig(deploymentPath, options.bare ?? {}) : loadDeployment(deploymentPath, { live: Boolean(options.target) });
+    const deployment = isServerConfigFile(path) ? loadBareConfig(path, options.bare ?? {}) : loadDeployment(path, { live: Boolean(options.target) });
     const policy = loadPolicy(deployment.policy);
     const target = options.target ? await resolveTarget(options.target, options.sni) : undefined;
-    if (target && deployment.server.config) throw new HarnessInputError(`--target: ${relative(process.cwd(), deployment.file)} gates a configuration file the gate runs itself; --target checks a running server from a deployment without server.config`);
+    if (target && deployment.server.config) throw new HarnessInputError(`--target: ${file} gates a configuration file the gate runs itself; --target checks a running server from a deployment without server.config`);
     const run = deployment.server.config ? await runConfigGate(deployment, policy) : await runGate(deployment, policy, target);
-    const { verdict, files } = writeGateReports(resolve(reportsDir), run, deployment, policy, { allowInconclusive: Boolean(options.allowInconclusive) });
-    let endpoint: string | undefined;
-    for (const f of run.findings) {
-      if (f.endpoint !== endpoint) {
-        endpoint = f.endpoint;
-        const about = (run.config?.endpoints as { id: string; label: string }[] | undefined)?.find((e) => e.id === endpoint);
-        io.stdout.write(`\nendpoint ${endpoint}${about ? `: ${about.label}` : ''}\n`);
+    return { file, deployment, policy, run };
+  } catch (error) {
+    if (error instanceof HarnessInputError) return { file, broken: error.message };
+    return { file, broken: `harness error: ${errorText(error).split('\n')[0]}` };
+  }
+}
+
+/** Deployment files and globs ('deploy/**' + '/tls.yaml') → the files, in order, each once; a pattern that matches nothing is an error. */
+export function expandDeployments(patterns: readonly string[]): string[] {
+  const files: string[] = [];
+  for (const pattern of patterns) {
+    const found = /[*?[]/.test(pattern) ? globFiles(pattern) : [pattern];
+    if (!found.length) throw new HarnessInputError(`--deployment ${pattern}: no file matches`);
+    for (const f of found) if (!files.includes(f)) files.push(f);
+  }
+  return files;
+}
+
+/** A glob with *, ?, [...] and ** (any depth), relative to the working directory; node_modules and dot directories are not searched. */
+function globFiles(pattern: string): string[] {
+  const parts = pattern.split('/');
+  const fixed: string[] = [];
+  while (parts.length && !/[*?[]/.test(parts[0]!)) fixed.push(parts.shift()!);
+  const base = fixed.join('/') || '.';
+  const regex = new RegExp(
+    `^${parts
+      .map((p) => (p === '**' ? '(?:[^/]+/)*' : `${p.replace(/[.+^${}()|\\]/g, '\\$&').replace(/\*/g, '[^/]*').replace(/\?/g, '[^/]')}/`))
+      .join('')
+      .replace(/\/$/, '')}$`,
+  );
+  const out: string[] = [];
+  const walk = (dir: string, rel: string, depth: number): void => {
+    if (depth > 20) return;
+    let entries: import('node:fs').Dirent[];
+    try {
+      entries = readdirSync(dir, { withFileTypes: true });
+    } catch {
+      return;
+    }
+    for (const entry of entries.sort((a, b) => a.name.localeCompare(b.name))) {
+      if (entry.name === 'node_modules' || entry.name.startsWith('.')) continue;
+      const path = rel ? `${rel}/${entry.name}` : entry.name;
+      if (entry.isDirectory()) walk(join(dir, entry.name), path, depth + 1);
+      else if (regex.test(path)) out.push(fixed.length ? `${base}/${path}` : path);
+    }
+  };
+  walk(base, '', 0);
+  return out;
+}
+
+/** Run `work` over `items`, at most `limit` at a time, results in the items' order. */
+async function bounded<T, R>(items: readonly T[], limit: number, work: (item: T) => Promise<R>): Promise<R[]> {
+  const results: R[] = new Array(items.length);
+  let next = 0;
+  await Promise.all(
+    Array.from({ length: Math.min(limit, items.length) }, async () => {
+      while (next < items.length) {
+        const i = next++;
+        results[i] = await work(items[i]!);
       }
-      io.stdout.write(`${MARK[f.status]} ${f.rule}: ${f.detail}${advice(f)}\n`);
+    }),
+  );
+  return results;
+}
+
+function printRun(io: Io, run: GateRun, policy: Policy, verdict: string, allowInconclusive: boolean, full: boolean): void {
+  let endpoint: string | undefined;
+  for (const f of run.findings) {
+    if (!full && f.status !== 'violated' && f.status !== 'inconclusive') continue;
+    if (f.endpoint !== endpoint) {
+      endpoint = f.endpoint;
+      const about = (run.config?.endpoints as { id: string; label: string }[] | undefined)?.find((e) => e.id === endpoint);
+      io.stdout.write(`\nendpoint ${endpoint}${about ? `: ${about.label}` : ''}\n`);
     }
-    if (run.config?.changes.length) {
-      io.stdout.write(`\nchanged to run in the sandbox (${run.config.changes.length}):\n${run.config.changes.map((c) => `  ${c.where}: ${c.from} → ${c.to} (${c.why})`).join('\n')}\n`);
+    io.stdout.write(`${MARK[f.status]} ${f.rule}: ${f.detail}${advice(f)}\n`);
+  }
+  if (full && run.config?.changes.length) {
+    io.stdout.write(`\nchanged to run in the sandbox (${run.config.changes.length}):\n${run.config.changes.map((c) => `  ${c.where}: ${c.from} → ${c.to} (${c.why})`).join('\n')}\n`);
+  }
+  const count = (status: string): number => run.findings.filter((f) => f.status === status).length;
+  const inconclusive = count('inconclusive');
+  io.stdout.write(
+    `\nserver: ${run.server.implementation} (${run.server.version}) · client: ${run.client.implementation} (${run.client.version}) · policy: ${policy.name}\n` +
+      (full && run.scan ? `scan: ${run.scan.connections} connections in ${(run.scan.durationMs / 1000).toFixed(1)} s\n` : '') +
+      (full ? `time: ${(run.durationMs / 1000).toFixed(1)} s\n` : '') +
+      `gate: ${verdict} (${count('held')} held, ${count('violated')} violated, ${inconclusive} inconclusive${allowInconclusive && inconclusive ? ' (allowed)' : ''}, ${count('skipped')} skipped)\n` +
+      (full ? `rules: ${count('held')} passed, ${count('violated')} failed\n` : ''),
+  );
+}
+
+/**
+ * Gate one or more deployment files (globs expanded), side by side but at
+ * most as many at once as the machine has cores; one set of reports, one
+ * exit status: 2 if any file is broken, else 1 if any deployment fails.
+ */
+export async function runGateCommand(deploymentPaths: string | readonly string[], reportsDir: string, io: Io, options: GateCommandOptions = {}): Promise<number> {
+  const started = performance.now();
+  try {
+    const files = expandDeployments(typeof deploymentPaths === 'string' ? [deploymentPaths] : deploymentPaths);
+    if (files.length > 1 && options.target) throw new HarnessInputError(`--target checks one running server: give one --deployment, not ${files.length}`);
+    const results = await bounded(files, Math.max(1, availableParallelism()), (file) => gateOne(file, options));
+    const allowInconclusive = Boolean(options.allowInconclusive);
+    const { verdict, verdicts, files: written } = writeGateReports(resolve(reportsDir), results, { allowInconclusive });
+    const reports = `reports: ${written.map((f) => relative(process.cwd(), f)).join(', ')}\n`;
+    if (results.length === 1) {
+      const [one] = results;
+      if (one!.broken) {
+        io.stderr.write(`conformance: ${one!.broken}\n`);
+        return 2;
+      }
+      printRun(io, one!.run!, one!.policy!, verdicts.get(one!)!, allowInconclusive, true);
+      io.stdout.write(reports);
+      return verdict === 'pass' ? 0 : 1;
     }
-    const count = (status: string): number => run.findings.filter((f) => f.status === status).length;
-    const inconclusive = count('inconclusive');
-    io.stdout.write(
-      `\nserver: ${run.server.implementation} (${run.server.version}) · client: ${run.client.implementation} (${run.client.version}) · policy: ${policy.name}\n` +
-        (run.scan ? `scan: ${run.scan.connections} connections in ${(run.scan.durationMs / 1000).toFixed(1)} s\n` : '') +
-        `reports: ${files.map((f) => relative(process.cwd(), f)).join(', ')}\n` +
-        `time: ${(run.durationMs / 1000).toFixed(1)} s\n` +
-        `gate: ${verdict} (${count('held')} held, ${count('violated')} violated, ${inconclusive} inconclusive${options.allowInconclusive && inconclusive ? ' (allowed)' : ''}, ${count('skipped')} skipped)\n` +
-        `rules: ${count('held')} passed, ${count('violated')} failed\n`,
-    );
-    return verdict === 'pass' ? 0 : 1;
+    for (const result of results) {
+      io.stdout.write(`\n=== ${result.file}: ${result.broken ? 'broken' : verdicts.get(result)}\n`);
+      if (result.broken) io.stderr.write(`conformance: ${result.broken}\n`);
+      else printRun(io, result.run!, result.policy!, verdicts.get(result)!, allowInconclusive, false);
+    }
+    const count = (v: string): number => results.filter((r) => (r.broken ? 'broken' : verdicts.get(r)) === v).length;
+    io.stdout.write(`\n${reports}time: ${((performance.now() - started) / 1000).toFixed(1)} s\ngate: ${verdict} (${results.length} deployment files: ${count('pass')} pass, ${count('fail')} fail, ${count('broken')} broken)\n`);
+    return verdict === 'broken' ? 2 : verdict === 'fail' ? 1 : 0;
   } catch (error) {
     if (error instanceof HarnessInputError) {
       io.stderr.write(`conformance: ${error.message}\n`);

@@ -17,6 +17,8 @@ export interface Options {
   readonly reports: string;
   readonly keylog: string | null;
   readonly deployment: string | null;
+  /** Every deployment file or glob given (--deployment may be repeated, and takes the paths after it). */
+  readonly deployments: readonly string[];
   readonly target: string | null;
   /** The name the gate asks a --target for (SNI), instead of the deployment's first host name. */
   readonly sni: string | null;
@@ -49,8 +51,10 @@ Options:
   --reports <dir>    where reports go (default reports/)
   --compare <file>   an earlier matrix.json: mark the cells whose outcome changed since
   --keylog <file>    write the run's TLS secrets there, in the NSS key log format (for Wireshark)
-  --deployment <file>  the CI gate: start the deployment's own server with its own files and check it
-                     (see examples/ and the README); reports gate.json, gate.junit.xml, gate.md
+  --deployment <file…> the CI gate: start the deployment's own server with its own files and check it;
+                     several files and quoted globs ('deploy/**/tls.yaml') are gated side by side,
+                     with one combined report and one exit status
+                     (see examples/ and the README); reports gate.json, gate.junit.xml, gate.md, gate.sarif
   --target <host:port> with --deployment: check a server that is already running, at the host name or
                      address given (nothing else is contacted), with the deployment's clients and policy
                      --deployment also takes a server's own configuration file (nginx.conf, an Apache
@@ -78,6 +82,7 @@ export function parseOptions(argv: readonly string[]): Options {
   const paths: string[] = [];
   const rules: string[] = [];
   const values = new Map<string, string>();
+  const deploymentList: string[] = [];
   let debug = false;
   let help = false;
   let requireAll = false;
@@ -98,6 +103,7 @@ export function parseOptions(argv: readonly string[]): Options {
       const value = inline ?? argv[++i];
       if (value === undefined || value === '') throw new HarnessInputError(`option ${flag} needs a value (see --help)`);
       if (flag === '--rule') rules.push(value);
+      else if (flag === '--deployment') deploymentList.push(value);
       else if (flag === '--paths' && values.has(flag)) values.set(flag, `${values.get(flag)},${value}`);
       else values.set(flag, value);
     } else {
@@ -119,9 +125,11 @@ export function parseOptions(argv: readonly string[]): Options {
     return [...new Set(names)];
   };
   const bare = Object.fromEntries(BARE.filter((flag) => values.has(flag)).map((flag) => [flag.slice(2), values.get(flag)!]));
-  const deployment = values.get('--deployment') ?? null;
+  // With --deployment, the paths after it are deployment files too (a shell-expanded glob).
+  if (deploymentList.length) deploymentList.push(...paths.splice(0));
+  const deployment = deploymentList[0] ?? null;
   const given = BARE.find((flag) => values.has(flag));
-  if (given && (!deployment || !isServerConfigFile(deployment))) {
+  if (given && (!deployment || !deploymentList.every(isServerConfigFile))) {
     throw new HarnessInputError(`${given} is for --deployment <a server's own configuration file>; a deployment file (.yaml) says it itself`);
   }
   const bareConfig = Boolean(deployment && isServerConfigFile(deployment));
@@ -139,7 +147,8 @@ export function parseOptions(argv: readonly string[]): Options {
     requireAll,
     reports: values.get('--reports') ?? 'reports',
     keylog: values.get('--keylog') ?? null,
-    deployment: values.get('--deployment') ?? null,
+    deployment,
+    deployments: deploymentList,
     target: values.get('--target') ?? null,
     sni: values.get('--sni') ?? null,
     allowInconclusive,

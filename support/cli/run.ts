@@ -47,7 +47,7 @@ export async function runConformance(argv: readonly string[], io: Io = process):
   if (options.sni && !options.target) return fail('--sni needs --target: the gate asks a server it starts for the deployment\'s own host names');
   if (options.deployment) {
     await ensurePki();
-    return runGateCommand(options.deployment, options.reports, io, {
+    return runGateCommand(options.deployments, options.reports, io, {
       target: options.target ?? undefined,
       sni: options.sni ?? undefined,
       allowInconclusive: options.allowInconclusive,

@@ -10,10 +10,11 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { SarifBuilder, SarifResultBuilder, SarifRuleBuilder, SarifRunBuilder } from 'node-sarif-builder';
+import { PROJECT_ROOT } from '../pki/store';
 import type { Finding } from './gate';
 import type { GateResult } from './report';
 
-const PACKAGE = join(__dirname, '..', '..', 'package.json');
+const PACKAGE = join(PROJECT_ROOT, 'package.json');
 
 function packageInfo(): { version: string; docs: string } {
   try {

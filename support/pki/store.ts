@@ -9,7 +9,7 @@
  */
 import { createHash } from 'node:crypto';
 import { closeSync, existsSync, mkdirSync, openSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { CATALOG, type Profile } from './catalog';
 import type forge from 'node-forge';
 import { certificateToPem, generateEcKey, generateKey, issueCertificate, issueEcCertificate, privateKeyToPem, type EcKey, type Issuer, type KeyPair } from './issue';
@@ -51,7 +51,18 @@ interface Manifest extends Pki {
   readonly catalogHash: string;
 }
 
-export const PROJECT_ROOT = resolve(__dirname, '..', '..');
+/**
+ * The package root (where package.json, features/ and certs/ are): two levels up from support/pki/
+ * under ts-node, three from dist/support/pki/ when running compiled (the installed command).
+ */
+export const PROJECT_ROOT = projectRoot(resolve(__dirname, '..', '..'));
+
+function projectRoot(start: string): string {
+  for (let dir = start; ; dir = dirname(dir)) {
+    if (existsSync(join(dir, 'package.json'))) return dir;
+    if (dirname(dir) === dir) return start;
+  }
+}
 
 export function defaultCertsDir(): string {
   return process.env.TLS_CONFORMANCE_CERTS ? resolve(process.env.TLS_CONFORMANCE_CERTS) : join(PROJECT_ROOT, 'certs');

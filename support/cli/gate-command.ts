@@ -9,7 +9,7 @@ import { errorText, HarnessInputError } from '../errors';
 import { isServerConfigFile, loadBareConfig, loadDeployment, type BareConfigOptions } from '../gate/deployment';
 import { runGate, TARGET_TIMEOUT_MS, type Finding, type LiveTarget } from '../gate/gate';
 import { runConfigGate } from '../serverconfig/config-gate';
-import { loadPolicy } from '../gate/policy';
+import { isBuiltInPolicyName, loadPolicy } from '../gate/policy';
 import { writeGateReports, type GateResult } from '../gate/report';
 import type { GateRun } from '../gate/gate';
 import type { Policy } from '../gate/policy';
@@ -74,7 +74,10 @@ export interface GateCommandOptions {
 async function gateOne(path: string, options: GateCommandOptions): Promise<GateResult> {
   const file = relative(process.cwd(), resolve(path)) || path;
   try {
-    const deployment = isServerConfigFile(path) ? loadBareConfig(path, options.bare ?? {}) : loadDeployment(path, { live: Boolean(options.target) });
+    const loaded = isServerConfigFile(path) ? loadBareConfig(path, options.bare ?? {}) : loadDeployment(path, { live: Boolean(options.target) });
+    // --policy overrides a deployment file's own (a policy file named on the command line is relative to the working directory).
+    const override = options.bare?.policy;
+    const deployment = override && !isServerConfigFile(path) ? { ...loaded, policy: isBuiltInPolicyName(override) ? override : resolve(override) } : loaded;
     const policy = loadPolicy(deployment.policy);
     const target = options.target ? await resolveTarget(options.target, options.sni) : undefined;
     if (target && deployment.server.config) throw new HarnessInputError(`--target: ${file} gates a configuration file the gate runs itself; --target checks a running server from a deployment without server.config`);

@@ -24,6 +24,7 @@ Before(function (this: ConformanceWorld, { pickle }) {
   this.ruleIds = valuesOf('@rule:');
   this.scope = { servers: valuesOf('@server:'), clients: valuesOf('@client:') };
   this.scenarioId = pickle.id;
+  this.location = `${pickle.uri}:${pickle.location?.line ?? 0}`;
 });
 
 After(async function (this: ConformanceWorld) {

@@ -6,12 +6,15 @@
 import { setWorldConstructor, World, type IWorldOptions } from '@cucumber/cucumber';
 import { attemptPairs, connectAndCloseBare, type Pair, type PairAttempt } from './pairs';
 import type { Chosen } from './peers/registry';
+import { SHARD_OUT_MEDIA_TYPE, shardOf, type Shard } from './shard';
 import { DEFAULT_CLIENT, DEFAULT_SERVER, type ClientSettings, type ServerSettings } from './vocabulary';
 
 export interface WorldParameters {
   /** The server and client implementations of the run, with their versions (set by the command line). */
   readonly servers?: readonly Chosen[];
   readonly clients?: readonly Chosen[];
+  /** `--shard i/n`: only the pairs whose combination falls in this shard. */
+  readonly shard?: Shard;
 }
 
 type Mutable<T> = { -readonly [K in keyof T]: T[K] };
@@ -33,6 +36,8 @@ export class ConformanceWorld extends World<WorldParameters> {
   attempts: PairAttempt[] = [];
   /** The pickle id: servers that must not outlive the scenario are kept under it. */
   scenarioId = '';
+  /** `uri:line` of the scenario or Examples row, as the matrix rows say it (set by a Before hook). */
+  location = '';
   /** A passive observer records each connection between client and server. */
   observing = false;
 
@@ -40,12 +45,18 @@ export class ConformanceWorld extends World<WorldParameters> {
     super(options);
   }
 
-  /** The pairs this scenario runs: the run's, narrowed by the scenario's scope tags. */
+  /** The pairs this scenario runs: the run's, narrowed by the scenario's scope tags and by --shard. */
   pairs(): Pair[] {
     const inScope = (names: readonly string[]) => (chosen: Chosen) => names.length === 0 || names.includes(chosen.name);
     const servers = (this.parameters.servers ?? FALLBACK_SERVERS).filter(inScope(this.scope.servers));
     const clients = (this.parameters.clients ?? FALLBACK_CLIENTS).filter(inScope(this.scope.clients));
-    return servers.flatMap((server) => clients.map((client) => ({ server, client })));
+    const pairs = servers.flatMap((server) => clients.map((client) => ({ server, client })));
+    const shard = this.parameters.shard;
+    if (!shard) return pairs;
+    const mine = pairs.filter((pair) => shardOf(this.location, pair.server.name, pair.client.name, shard.count) === shard.index);
+    // Every pair is another shard's: the scenario is skipped here, but it is not about implementations this run lacks.
+    if (pairs.length > 0 && mine.length === 0) this.attach(JSON.stringify({ location: this.location }), SHARD_OUT_MEDIA_TYPE);
+    return mine;
   }
 
   async connect(pairs: readonly Pair[]): Promise<void> {

@@ -3,6 +3,7 @@ import { HarnessInputError } from '../errors';
 import { CLIENTS, SERVERS } from '../peers/registry';
 import { findRule } from '../rules';
 import { isServerConfigFile } from '../gate/deployment';
+import { parseShard, type Shard } from '../shard';
 
 export interface Options {
   readonly paths: readonly string[];
@@ -25,6 +26,8 @@ export interface Options {
   /** Inconclusive gate findings do not fail the gate. */
   readonly allowInconclusive: boolean;
   readonly compare: string | null;
+  /** `--shard i/n`: run only the combinations of shard i of n (support/shard.ts). */
+  readonly shard: Shard | null;
   /** For a bare server configuration file given to --deployment: what a deployment file would say. */
   readonly bare: { readonly verify?: string; readonly intent?: string; readonly policy?: string; readonly cert?: string; readonly paths?: string; readonly hostnames?: string };
   /** --servers was given (for a bare configuration file: which program runs it). */
@@ -50,6 +53,9 @@ Options:
   --parallel <n>     run scenarios in n worker processes
   --reports <dir>    where reports go (default reports/)
   --compare <file>   an earlier matrix.json: mark the cells whose outcome changed since
+                     (verdict, who ended it, reason, phase, alert, protocol, cipher, ALPN; not message text)
+  --shard <i/n>      run only shard i of n: a fixed 1/n of the combinations (scenario or Examples row
+                     × server × client pair), the same on every machine; each combination is in one shard
   --keylog <file>    write the run's TLS secrets there, in the NSS key log format (for Wireshark)
   --deployment <file…> the CI gate: start the deployment's own server with its own files and check it;
                      several files and quoted globs ('deploy/**/tls.yaml') are gated side by side,
@@ -63,6 +69,7 @@ Options:
   --verify <file>    the CA file your clients trust for the server ("system": the system's roots)
   --intent <i>       one-way | mutual (default: read from the file, per endpoint)
   --policy <p>       mozilla-intermediate (default), mozilla-modern, mozilla-old[@5.7|@6.0] or a policy file
+                     (with deployment files: instead of the policy each names)
   --cert <crt,key>   the client certificate and key your own clients present (mutual)
   --paths <a=b,...>  where the file's absolute paths live here, e.g. /etc/nginx/tls=deploy/tls
   --hostnames <a,b>  names to ask for where the file writes wildcard server names
@@ -72,10 +79,16 @@ Options:
   --debug            print stack traces of harness errors
   --help             this text
 
+Usage: npm run conformance -- merge <shard>/matrix.json ... [--reports <dir>] [--compare <file>]
+
+Joins the matrix.json of --shard i/n runs into one report of the whole grid (matrix.json, matrix.md,
+matrix-full.md, matrix.html, index.html). Shards of different n, a shard given twice or a combination
+in two files: exit 2. A missing shard is a warning, and the merged matrix.json lists it (shards.missing).
+
 Exit status: 0 every rule holds, 1 a rule is violated, 2 the harness or its input is broken.`;
 
 const BARE = ['--verify', '--intent', '--policy', '--cert', '--paths', '--hostnames'] as const;
-const WITH_VALUE = new Set(['--rule', '--tags', '--name', '--servers', '--clients', '--parallel', '--reports', '--keylog', '--deployment', '--target', '--sni', '--compare', ...BARE]);
+const WITH_VALUE = new Set(['--rule', '--tags', '--name', '--servers', '--clients', '--parallel', '--reports', '--keylog', '--deployment', '--target', '--sni', '--compare', '--shard', ...BARE]);
 const ALIASES: Record<string, string> = { '--server': '--servers', '--client': '--clients' };
 
 export function parseOptions(argv: readonly string[]): Options {
@@ -128,7 +141,8 @@ export function parseOptions(argv: readonly string[]): Options {
   // With --deployment, the paths after it are deployment files too (a shell-expanded glob).
   if (deploymentList.length) deploymentList.push(...paths.splice(0));
   const deployment = deploymentList[0] ?? null;
-  const given = BARE.find((flag) => values.has(flag));
+  // --policy also overrides a deployment file's policy (the same policy for every file of a run); the others say what only a bare configuration file lacks.
+  const given = BARE.find((flag) => values.has(flag) && flag !== '--policy');
   if (given && (!deployment || !deploymentList.every(isServerConfigFile))) {
     throw new HarnessInputError(`${given} is for --deployment <a server's own configuration file>; a deployment file (.yaml) says it itself`);
   }
@@ -153,11 +167,20 @@ export function parseOptions(argv: readonly string[]): Options {
     sni: values.get('--sni') ?? null,
     allowInconclusive,
     compare: values.get('--compare') ?? null,
+    shard: shardOption(values.get('--shard'), deployment !== null),
     bare,
     serversGiven,
     debug,
     help,
   };
+}
+
+function shardOption(text: string | undefined, deployment: boolean): Shard | null {
+  if (text === undefined) return null;
+  const shard = parseShard(text);
+  if (!shard) throw new HarnessInputError(`--shard ${text}: expected i/n with 1 ≤ i ≤ n, e.g. --shard 2/4`);
+  if (deployment) throw new HarnessInputError('--shard splits the catalog run; a --deployment gate is not sharded');
+  return shard;
 }
 
 /** The tag expression for --tags and --rule together. */

@@ -12,10 +12,12 @@ import { Writable } from 'node:stream';
 import { errorText, HarnessInputError } from '../errors';
 import { detectImplementations } from '../peers/registry';
 import { ensurePki, PROJECT_ROOT } from '../pki/store';
-import { buildMatrix, compareMatrices, writeMatrix, type Matrix, type MatrixRow } from '../report/matrix';
+import { alertSeenOnce, buildMatrix, compareMatrices, writeMatrix, type Matrix, type MatrixRow } from '../report/matrix';
 import { RunCollector, type ScenarioResult } from '../report/run-collector';
+import { SHARD_OUT_MEDIA_TYPE } from '../shard';
 import { parseOptions, tagExpression, USAGE, type Options } from './options';
 import { runGateCommand } from './gate-command';
+import { compareLine, runMerge } from './merge';
 import { Progress } from './progress';
 import { printSummary } from './summary';
 
@@ -24,10 +26,12 @@ export interface Io {
   readonly stderr: NodeJS.WritableStream;
 }
 
-/** Support code Cucumber loads, in every worker. */
-const SUPPORT = ['support/world.ts', 'support/parameter-types.ts', 'support/hooks.ts', 'steps/**/*.ts'].map((p) => join(PROJECT_ROOT, p));
+/** Support code Cucumber loads, in every worker: the .ts files under ts-node, the compiled .js in dist/ (the installed command). */
+const SUPPORT = ['support/world', 'support/parameter-types', 'support/hooks', 'steps/**/*'].map((p) => (__filename.endsWith('.js') ? join(__dirname, '..', '..', `${p}.js`) : join(PROJECT_ROOT, `${p}.ts`)));
 
 export async function runConformance(argv: readonly string[], io: Io = process): Promise<number> {
+  // `conformance merge a/matrix.json b/matrix.json …`: join the reports of --shard runs (support/cli/merge.ts).
+  if (argv[0] === 'merge') return runMerge(argv.slice(1), io);
   const started = performance.now();
   const fail = (line: string): number => {
     io.stderr.write(`conformance: ${line}\n`);
@@ -92,6 +96,7 @@ export async function runConformance(argv: readonly string[], io: Io = process):
   const reports = resolve(options.reports);
   mkdirSync(reports, { recursive: true });
   const collector = new RunCollector();
+  const shardOut = new Set<string>();
   const progress = new Progress(io.stdout);
   collector.onScenarioFinished = (result) => progress.scenario(result, collector.plannedScenarios);
   try {
@@ -100,20 +105,25 @@ export async function runConformance(argv: readonly string[], io: Io = process):
       provided: {
         paths: [...options.paths],
         require: SUPPORT,
-        requireModule: ['ts-node/register/transpile-only'],
+        // Under ts-node the workers transpile the .ts support code; the installed command's is compiled.
+        requireModule: __filename.endsWith('.ts') ? ['ts-node/register/transpile-only'] : [],
         tags: tagExpression(options),
         name: options.name ? [options.name] : [],
         parallel: options.parallel,
         strict: true,
         format: [`html:${join(reports, 'cucumber.html')}`, `junit:${join(reports, 'cucumber.junit.xml')}`, `message:${join(reports, 'cucumber.ndjson')}`],
-        worldParameters: JSON.parse(JSON.stringify({ servers: implementations.servers, clients: implementations.clients })),
+        worldParameters: JSON.parse(JSON.stringify({ servers: implementations.servers, clients: implementations.clients, ...(options.shard ? { shard: options.shard } : {}) })),
       },
     });
     // Cucumber's own stdout formatter is not used: progress and summary are ours, below.
     // Its stderr (parse errors it also sends as messages, warnings) is shown with --debug only.
     const silent = new Writable({ write: (_chunk, _encoding, done) => done() });
     const cucumberLog = options.debug ? (io.stderr as Writable) : silent;
-    await runCucumber(runConfiguration, { cwd: process.cwd(), stdout: silent, stderr: cucumberLog }, (envelope) => collector.accept(envelope));
+    await runCucumber(runConfiguration, { cwd: process.cwd(), stdout: silent, stderr: cucumberLog }, (envelope) => {
+      // A scenario whose every pair belongs to another shard: not "skipped" in this shard's report (support/world.ts).
+      if (envelope.attachment?.mediaType === SHARD_OUT_MEDIA_TYPE) shardOut.add((JSON.parse(envelope.attachment.body) as { location: string }).location);
+      collector.accept(envelope);
+    });
   } catch (error) {
     progress.done();
     const text = errorText(error).split('\n')[0];
@@ -123,7 +133,8 @@ export async function runConformance(argv: readonly string[], io: Io = process):
 
   const results = collector.results();
   const reportStarted = performance.now();
-  const matrix = buildMatrix(results, implementations);
+  const built = buildMatrix(results, implementations);
+  const matrix: Matrix = options.shard ? { ...built, skipped: built.skipped.filter((s) => !shardOut.has(s.location)), shard: options.shard } : built;
   const changes = previous ? compareMatrices(matrix, previous) : new Map<MatrixRow, string>();
   writeMatrix(reports, matrix, changes);
   const reportMs = Math.round(performance.now() - reportStarted);
@@ -132,7 +143,7 @@ export async function runConformance(argv: readonly string[], io: Io = process):
     join(reports, 'run.json'),
     JSON.stringify({ wallMs, reportMs, peakRssKb: process.resourceUsage().maxRSS, scenarios: results.length, combinations: matrix.rows.length, parallel: options.parallel }, null, 2) + '\n',
   );
-  if (previous) io.stdout.write(`compared with ${options.compare}: ${changes.size} cell${changes.size === 1 ? '' : 's'} changed${changes.size ? ', listed in matrix.md and marked Δ in index.html' : ''}\n`);
+  if (previous) io.stdout.write(`${compareLine(options.compare!, changes.size, alertSeenOnce(matrix, previous, changes))}\n`);
 
   const broken = [...collector.sourceErrors, ...brokenLines(results, options.debug)];
   if (broken.length) {

@@ -61,6 +61,10 @@ export interface Matrix {
     readonly violated: number;
   };
   readonly rows: readonly MatrixRow[];
+  /** A `--shard i/n` run: the shard it ran (its rows are the combinations of that shard only). */
+  readonly shard?: { readonly index: number; readonly count: number };
+  /** A merge of shard runs (`conformance merge`): how many shards there are, which were merged, which are missing. */
+  readonly shards?: { readonly count: number; readonly merged: readonly number[]; readonly missing: readonly number[] };
 }
 
 const VERDICT_OF: Record<string, RowVerdict> = { violation: 'violated', input: 'broken input', harness: 'harness error' };
@@ -72,15 +76,11 @@ export function buildMatrix(
 ): Matrix {
   const rows: MatrixRow[] = [];
   const skipped: Matrix['skipped'][number][] = [];
-  const staleDeviations: Matrix['staleDeviations'][number][] = [];
   for (const result of results) {
     if (result.skipped) {
       skipped.push({ scenario: result.name, location: `${result.uri}:${result.line}`, why: 'it is about implementations this run does not include' });
     }
     for (const attempt of result.attempts) {
-      for (const check of attempt.checks) {
-        if (check.staleDeviation) staleDeviations.push({ id: check.staleDeviation, server: attempt.server.implementation, client: attempt.client.implementation, location: `${result.uri}:${result.line}` });
-      }
       const { evidence, serverCertificate, clientCertificate, ...outcome } = attempt.outcome ?? ({} as Outcome);
       rows.push({
         rules: result.ruleIds,
@@ -98,6 +98,17 @@ export function buildMatrix(
         certificates: { server: serverCertificate ?? null, client: clientCertificate ?? null },
         durationMs: attempt.outcome?.durationMs ?? null,
       });
+    }
+  }
+  return matrixOfRows(rows, implementations, skipped, now);
+}
+
+/** A matrix of these rows: the summary and the stale deviations are computed from the rows (a run's, or merged shards'). */
+export function matrixOfRows(rows: readonly MatrixRow[], implementations: Matrix['implementations'], skipped: Matrix['skipped'], now = new Date()): Matrix {
+  const staleDeviations: Matrix['staleDeviations'][number][] = [];
+  for (const row of rows) {
+    for (const check of row.checks) {
+      if (check.staleDeviation) staleDeviations.push({ id: check.staleDeviation, server: row.server.implementation, client: row.client.implementation, location: row.location });
     }
   }
   const count = (predicate: (row: MatrixRow) => boolean): number => rows.filter(predicate).length;
@@ -152,6 +163,8 @@ export function matrixMarkdown(matrix: Matrix, changes: ReadonlyMap<MatrixRow, s
     '',
     `${s.combinations} combinations: ${s.connected} connected, ${s.disconnected} disconnected; ${s.asExpected} ✔ as expected, ${s.deviations} ≈ expected deviations, ${s.violated} ✘ violated.`,
     '',
+    ...(matrix.shard ? [`Shard ${matrix.shard.index}/${matrix.shard.count}: this report has only this shard's combinations (\`conformance merge\` joins the shards).`, ''] : []),
+    ...(matrix.shards ? [`Merged shards ${matrix.shards.merged.join(', ')} of ${matrix.shards.count}${matrix.shards.missing.length ? `; **missing: ${matrix.shards.missing.join(', ')}**, whose combinations are not in this report` : ''}.`, ''] : []),
     '| server × client | ✔ | ≈ | ✘ | ⚠ | Δ |',
     '|---|---|---|---|---|---|',
     ...[...pairs].map(([pair, rows]) => `| ${pair} | ${count(rows, 'as expected')} | ${count(rows, 'expected deviation')} | ${count(rows, 'violated')} | ${count(rows, 'broken input') + count(rows, 'harness error')} | ${rows.filter((r) => changes.has(r)).length} |`),
@@ -239,17 +252,70 @@ ${rows}
 `;
 }
 
-/** Cells whose outcome differs from the same combination and pair in an earlier matrix.json: what it was. */
+/** The key of a cell: the combination (scenario or Examples row) and the pair. */
+export function cellKey(row: Pick<MatrixRow, 'location' | 'server' | 'client'>): string {
+  return `${row.location} ${row.server.implementation} ${row.client.implementation}`;
+}
+
+/**
+ * What `--compare` compares of a cell: its outcome, never text. The row's
+ * verdict, and the outcome's verdict, who ended it, reason, phase, alert and
+ * the negotiated protocol version, cipher suite and ALPN protocol; for a peer
+ * that refused its configuration (no outcome), the field it named. Raw
+ * evidence and messages (which carry library versions, ports, timings) are shown, not compared.
+ * An alert is what one end received: an end that gave up before reading it
+ * (the refusing end's close raced its read) saw none although it was sent, so
+ * an alert seen in one run and not in the other is not a change; two
+ * different alerts are (alertSeenOnce counts the first kind).
+ */
+export function cellOutcome(row: MatrixRow): Record<string, string | number | null> {
+  const o = row.outcome;
+  if (!o) return { verdict: row.verdict, refused: refusedField(row.actual) };
+  return {
+    verdict: row.verdict,
+    outcome: o.verdict,
+    endedBy: o.endedBy ?? null,
+    reason: o.reason ?? null,
+    phase: o.phase ?? null,
+    alert: o.alert ? `${o.alert.code} from the ${o.alert.sentBy}` : null,
+    protocol: o.protocol ?? null,
+    cipher: o.cipher ?? null,
+    alpn: o.alpn ?? null,
+  };
+}
+
+/** "server refused its configuration: ciphers: ERR_SSL_…" → "ciphers" (the word before the second colon); null for any other text. */
+export function refusedField(actual: string): string | null {
+  const match = /^[^:]*refused its configuration: ([^:]*):/.exec(actual);
+  return match ? match[1]!.replace(/ \(.*\)$/, '').trim() : null;
+}
+
+/** Cells whose outcome (cellOutcome) differs from the same combination and pair in an earlier matrix.json: what it was. */
 export function compareMatrices(current: Matrix, previous: Matrix): Map<MatrixRow, string> {
-  const key = (r: MatrixRow): string => `${r.location} ${r.server.implementation} ${r.client.implementation}`;
   const summary = (r: MatrixRow): string => (r.outcome ? `${r.outcome.verdict} ${r.outcome.reason ?? ''} ${r.outcome.phase ?? ''}`.trim() : r.actual);
-  const before = new Map(previous.rows.map((r) => [key(r), r]));
+  const before = new Map(previous.rows.map((r) => [cellKey(r), r]));
   const changes = new Map<MatrixRow, string>();
   for (const row of current.rows) {
-    const old = before.get(key(row));
-    if (old && (summary(old) !== summary(row) || old.verdict !== row.verdict)) changes.set(row, `${old.verdict}: ${summary(old)}`);
+    const old = before.get(cellKey(row));
+    if (!old) continue;
+    const was = cellOutcome(old);
+    const now = cellOutcome(row);
+    const differ = [...new Set([...Object.keys(was), ...Object.keys(now)])].filter((field) => was[field] !== now[field] && !(field === 'alert' && (was.alert === null || now.alert === null)));
+    if (differ.length === 0) continue;
+    // The display text, and what changed that it does not show.
+    const hidden = differ.filter((field) => old.outcome && row.outcome && !['verdict', 'outcome', 'reason', 'phase'].includes(field));
+    changes.set(row, `${old.verdict}: ${summary(old)}${hidden.length ? ` (${hidden.map((field) => `${field} ${was[field] ?? 'none'}`).join(', ')})` : ''}`);
   }
   return changes;
+}
+
+/** Unchanged cells (not in `changes`) where one run saw an alert and the other saw none: see cellOutcome. */
+export function alertSeenOnce(current: Matrix, previous: Matrix, changes: ReadonlyMap<MatrixRow, string>): number {
+  const before = new Map(previous.rows.map((r) => [cellKey(r), r]));
+  return current.rows.filter((row) => {
+    const old = before.get(cellKey(row));
+    return !changes.has(row) && old?.outcome && row.outcome && !old.outcome.alert !== !row.outcome.alert;
+  }).length;
 }
 
 export function writeMatrix(dir: string, matrix: Matrix, changes: ReadonlyMap<MatrixRow, string> = new Map()): void {

@@ -98,6 +98,14 @@ describe('the installable command and the GitHub Action', { timeout: 300_000 }, 
       assert.ok(existsSync(join(project, 'node_modules', 'tls-conformance', 'certs', 'manifest.json')));
     });
 
+    it('gates several deployment files by a glob in worker threads: one report, one exit status', () => {
+      const result = spawnSync('npx', ['tls-conformance', '--deployment', 'examples/*/deployment.yaml', 'examples/mutual-ok/deployment.yaml', '--reports', 'reports-many'], { cwd: project, encoding: 'utf8' });
+      assert.equal(result.status, 1, result.stdout + result.stderr);
+      assert.match(result.stdout, /gate: fail \(2 deployment files: 1 pass, 1 fail, 0 broken\)/);
+      const gate = JSON.parse(readFileSync(join(project, 'reports-many', 'gate.json'), 'utf8')) as { verdict: string; deployments: { deployment: string; verdict: string }[] };
+      assert.deepEqual(gate.deployments.map((d) => `${d.deployment} ${d.verdict}`), ['examples/mutual-ok/deployment.yaml pass', 'examples/wrong-ca-certs/deployment.yaml fail']);
+    });
+
     for (const [name, status] of [['mutual-ok', 0], ['wrong-ca-certs', 1]] as const) {
       it(`the action, run locally: ${name} → exit ${status}, its gate.md in the step summary, the reports uploaded`, async () => {
         const reports = `reports-action-${name}`;

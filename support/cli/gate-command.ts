@@ -5,6 +5,7 @@ import { readdirSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { join, relative, resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
+import { Worker } from 'node:worker_threads';
 import { errorText, HarnessInputError } from '../errors';
 import { isServerConfigFile, loadBareConfig, loadDeployment, type BareConfigOptions } from '../gate/deployment';
 import { runGate, TARGET_TIMEOUT_MS, type Finding, type LiveTarget } from '../gate/gate';
@@ -71,7 +72,7 @@ export interface GateCommandOptions {
 }
 
 /** Gate one deployment file; its problems are its own result (broken), never another file's. */
-async function gateOne(path: string, options: GateCommandOptions): Promise<GateResult> {
+export async function gateOne(path: string, options: GateCommandOptions): Promise<GateResult> {
   const file = relative(process.cwd(), resolve(path)) || path;
   try {
     const loaded = isServerConfigFile(path) ? loadBareConfig(path, options.bare ?? {}) : loadDeployment(path, { live: Boolean(options.target) });
@@ -132,6 +133,41 @@ function globFiles(pattern: string): string[] {
   return out;
 }
 
+/** Gate the files in `count` worker threads (gate-worker.ts), each taking the next file when it is free; results in the files' order. */
+function inWorkers(files: readonly string[], count: number, options: GateCommandOptions): Promise<GateResult[]> {
+  const results: GateResult[] = new Array(files.length);
+  let next = 0;
+  const one = (): Promise<void> =>
+    new Promise((resolvePromise, reject) => {
+      const worker = new Worker(join(__dirname, 'gate-worker.js'), { workerData: { options } });
+      let current = -1;
+      let inFlight = 0;
+      const give = (): void => {
+        if (next < files.length) {
+          current = next++;
+          inFlight++;
+          worker.postMessage({ index: current, file: files[current] });
+        } else {
+          worker.postMessage({ done: true });
+        }
+      };
+      worker.on('message', (message: { ready?: true; closed?: true; index?: number; result?: GateResult }) => {
+        if (message.closed) return;
+        if (message.index !== undefined) {
+          results[message.index] = message.result!;
+          inFlight--;
+        }
+        if (inFlight === 0) give();
+      });
+      worker.once('error', (error) => {
+        if (current >= 0 && !results[current]) results[current] = { file: files[current]!, broken: `harness error: ${errorText(error).split('\n')[0]}` };
+        reject(error);
+      });
+      worker.once('exit', () => resolvePromise());
+    });
+  return Promise.all(Array.from({ length: count }, one)).then(() => results);
+}
+
 /** Run `work` over `items`, at most `limit` at a time, results in the items' order. */
 async function bounded<T, R>(items: readonly T[], limit: number, work: (item: T) => Promise<R>): Promise<R[]> {
   const results: R[] = new Array(items.length);
@@ -182,7 +218,9 @@ export async function runGateCommand(deploymentPaths: string | readonly string[]
   try {
     const files = expandDeployments(typeof deploymentPaths === 'string' ? [deploymentPaths] : deploymentPaths);
     if (files.length > 1 && options.target) throw new HarnessInputError(`--target checks one running server: give one --deployment, not ${files.length}`);
-    const results = await bounded(files, Math.max(1, availableParallelism()), (file) => gateOne(file, options));
+    const cores = Math.max(1, availableParallelism());
+    // The compiled command gates many files in worker threads, one per core; under ts-node each worker would transpile the tree again.
+    const results = files.length > 1 && cores > 1 && __filename.endsWith('.js') ? await inWorkers(files, Math.min(cores, files.length), options) : await bounded(files, cores, (file) => gateOne(file, options));
     const allowInconclusive = Boolean(options.allowInconclusive);
     const { verdict, verdicts, files: written } = writeGateReports(resolve(reportsDir), results, { allowInconclusive });
     const reports = `reports: ${written.map((f) => relative(process.cwd(), f)).join(', ')}\n`;

@@ -154,7 +154,8 @@ export async function scanServer(target: ScanTarget): Promise<ServerScan> {
       let chosen: { protocol: string | null; cipher: string; ephemeral: tls.EphemeralKeyInfo | null; chain: X509Certificate[] } | null = null;
       const snapshot = (): void => {
         const cipher = socket.getCipher?.()?.name;
-        if (cipher) chosen = { protocol: socket.getProtocol(), cipher, ephemeral: socket.getEphemeralKeyInfo() as tls.EphemeralKeyInfo | null, chain: peerChain(socket) };
+        // The chain is read from each version's first handshake only (the one that asks for OCSP): it is the same in the others.
+        if (cipher) chosen = { protocol: socket.getProtocol(), cipher, ephemeral: socket.getEphemeralKeyInfo() as tls.EphemeralKeyInfo | null, chain: options.ocsp ? peerChain(socket) : [] };
       };
       socket.on('keylog', () => chosen ?? snapshot());
       const done = (error: string | null): void => {

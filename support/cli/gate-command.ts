@@ -133,10 +133,17 @@ function globFiles(pattern: string): string[] {
   return out;
 }
 
-/** Gate the files in `count` worker threads (gate-worker.ts), each taking the next file when it is free; results in the files' order. */
+/** Gate the files in this thread and `count` worker threads (gate-worker.ts), each taking the next file when it is free; results in the files' order. */
 function inWorkers(files: readonly string[], count: number, options: GateCommandOptions): Promise<GateResult[]> {
   const results: GateResult[] = new Array(files.length);
   let next = 0;
+  // This thread takes files too, while the workers load.
+  const here = async (): Promise<void> => {
+    while (next < files.length) {
+      const i = next++;
+      results[i] = await gateOne(files[i]!, options);
+    }
+  };
   const one = (): Promise<void> =>
     new Promise((resolvePromise, reject) => {
       const worker = new Worker(join(__dirname, 'gate-worker.js'), { workerData: { options } });
@@ -165,7 +172,7 @@ function inWorkers(files: readonly string[], count: number, options: GateCommand
       });
       worker.once('exit', () => resolvePromise());
     });
-  return Promise.all(Array.from({ length: count }, one)).then(() => results);
+  return Promise.all([here(), ...Array.from({ length: count }, one)]).then(() => results);
 }
 
 /** Run `work` over `items`, at most `limit` at a time, results in the items' order. */
@@ -219,8 +226,9 @@ export async function runGateCommand(deploymentPaths: string | readonly string[]
     const files = expandDeployments(typeof deploymentPaths === 'string' ? [deploymentPaths] : deploymentPaths);
     if (files.length > 1 && options.target) throw new HarnessInputError(`--target checks one running server: give one --deployment, not ${files.length}`);
     const cores = Math.max(1, availableParallelism());
-    // The compiled command gates many files in worker threads, one per core; under ts-node each worker would transpile the tree again.
-    const results = files.length > 1 && cores > 1 && __filename.endsWith('.js') ? await inWorkers(files, Math.min(cores, files.length), options) : await bounded(files, cores, (file) => gateOne(file, options));
+    // The compiled command gates many files on every core: this thread and a worker thread per other core; under ts-node each
+    // worker would transpile the tree again.
+    const results = files.length > 1 && cores > 1 && __filename.endsWith('.js') ? await inWorkers(files, Math.min(cores, files.length) - 1, options) : await bounded(files, cores, (file) => gateOne(file, options));
     const allowInconclusive = Boolean(options.allowInconclusive);
     const { verdict, verdicts, files: written } = writeGateReports(resolve(reportsDir), results, { allowInconclusive });
     const reports = `reports: ${written.map((f) => relative(process.cwd(), f)).join(', ')}\n`;

@@ -141,7 +141,10 @@ export async function scanServer(target: ScanTarget): Promise<ServerScan> {
         ciphers: options.ciphers ?? (legacy ? `${EVERY_SUITE}:@SECLEVEL=0` : tls13Offer(TLS13_SUITES)!),
         ecdhCurve: options.groups ?? GROUPS.map((g) => g.offer).join(':'),
         ...(options.ocsp ? { requestOCSP: true } : {}),
-        ...credentials,
+        // The client certificate goes with each version's first handshake (as a real client would send it), not with the
+        // elimination's others: what the server chose is read as soon as the keys exist, before it judges a certificate,
+        // and a certificate costs a signature on each side of every handshake.
+        ...(options.ocsp ? credentials : {}),
       });
       } catch (error) {
         // This OpenSSL build cannot offer what was asked (a suite or a group it lacks): nothing was sent.

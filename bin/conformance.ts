@@ -91,6 +91,12 @@ function run(options: Options | null): void {
   const { runConformance } = require('../support/cli/run') as typeof import('../support/cli/run');
 
   exitCleanlyOnSignals(() => process.stderr.write('\nconformance: interrupted\n'));
+  // Output piped into a reader that stops early (`| head`): the run goes on, writes its reports and exits with its status.
+  for (const stream of [process.stdout, process.stderr]) {
+    stream.on('error', (error: NodeJS.ErrnoException) => {
+      if (error.code !== 'EPIPE') throw error;
+    });
+  }
 
   runConformance(args).then(
     (code) => {

@@ -4,7 +4,7 @@
  * attempted a connection and asserted nothing about it, and stop every
  * server and process at the end, failed run or not.
  */
-import { After, AfterAll, Before, BeforeAll, Status } from '@cucumber/cucumber';
+import { After, AfterAll, Before, BeforeAll, setDefaultTimeout, Status } from '@cucumber/cucumber';
 import { HarnessInputError } from './errors';
 import { loadPki } from './pki';
 import { CLIENTS } from './peers/registry';
@@ -13,6 +13,10 @@ import { stopAllProcesses } from './processes';
 import { ATTEMPT_MEDIA_TYPE, attemptRecord } from './report/attempt-record';
 import { closeAllServers, closeScenarioServers } from './server-pool';
 import type { ConformanceWorld } from './world';
+
+// One step attempts every pair of the scenario, and an attempt may rightly wait out its client's timeout (5 s by
+// default): Cucumber's own 5 s step limit would end such a step on a loaded machine before its attempts had ended.
+setDefaultTimeout(30_000);
 
 BeforeAll(async function () {
   await loadPki();

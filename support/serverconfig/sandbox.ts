@@ -12,6 +12,7 @@ import { createServer, type Server } from 'node:http';
 import { tmpdir } from 'node:os';
 import { dirname, isAbsolute, join, resolve, sep } from 'node:path';
 import { execFile } from 'node:child_process';
+import { isMainThread } from 'node:worker_threads';
 import { HarnessInputError, shortPath } from '../errors';
 import { spawnTracked, stopProcess } from '../processes';
 import { freePort, isListening } from '../peers/process-server';
@@ -146,8 +147,16 @@ export function applyEdits(text: string, edits: readonly Edit[]): string {
 
 /** Sandboxes not yet removed: an interrupted run (Ctrl-C, SIGTERM) removes them as it exits. */
 const LIVE = new Set<string>();
+/** Named with the process id, so that the main thread also removes those of its worker threads (same process). */
+const PREFIX = `tls-conformance-config-${process.pid}-`;
 process.once('exit', () => {
   for (const directory of LIVE) rmSync(directory, { recursive: true, force: true });
+  if (!isMainThread) return;
+  try {
+    for (const name of readdirSync(tmpdir())) if (name.startsWith(PREFIX)) rmSync(join(tmpdir(), name), { recursive: true, force: true });
+  } catch {
+    // nothing to remove
+  }
 });
 
 export function removeSandbox(directory: string): void {
@@ -157,7 +166,7 @@ export function removeSandbox(directory: string): void {
 
 /** The sandbox: a directory, the copies of the user's files under `root/`, and the edits to them. */
 export class Sandbox {
-  readonly directory = mkdtempSync(join(tmpdir(), 'tls-conformance-config-'));
+  readonly directory = mkdtempSync(join(tmpdir(), PREFIX));
 
   constructor() {
     LIVE.add(this.directory);

@@ -40,6 +40,7 @@ export const GATE_RULES: Readonly<Record<string, string>> = {
   'tls.extended-master-secret': 'The server supports the extended master secret (RFC 7627)',
   'tls.fallback-scsv': 'The server refuses a downgraded hello marked TLS_FALLBACK_SCSV (RFC 7507)',
   'config.intent': "The server configuration file asks for client certificates exactly as the deployment's intent says",
+  'config.endpoint-reached': 'Each TLS endpoint of the server configuration file is reached by a name it serves, so that its checks are about it',
 };
 
 /** A connection made by a real client with one thing changed, and the question it answers. */

@@ -756,6 +756,8 @@ async function prepare(file: string, options: ApacheOptions, sandbox: Sandbox): 
       id: `${names[0] ?? '(any name)'}:${originalPort}`,
       names,
       patterns,
+      // Set below: the first virtual host of its address answers a client that names no host.
+      reachableWithoutName: true,
       port,
       listen: addresses,
       clientCertificates: { mode, located: locate('verify') },
@@ -776,6 +778,8 @@ async function prepare(file: string, options: ApacheOptions, sandbox: Sandbox): 
     if (!where.ports.length) broken(v, `<VirtualHost ${v.args.join(' ')}>: no Listen reaches it (add Listen ${where.original === '*' ? '443' : where.original}), so it never answers`);
     endpoints.push(makeEndpoint(v, v, ownScope, where.ports[0]!, where.original, v.args.join(' ')));
   }
+  // A client that names no host gets the first virtual host of the address it reached.
+  endpoints.splice(0, endpoints.length, ...endpoints.map((e, i) => ({ ...e, reachableWithoutName: endpoints.findIndex((x) => x.port === e.port) === i })));
   if (!endpoints.length) {
     broken(vhosts[0] ?? { file, line: 1 }, `no TLS endpoint: no <VirtualHost> with SSLEngine on${vhosts.length ? '' : ' (no <VirtualHost> at all)'}; the gate checks TLS endpoints`);
   }

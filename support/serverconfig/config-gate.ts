@@ -112,6 +112,21 @@ export async function runConfigGate(deployment: Deployment, policy: Policy): Pro
       prepared.endpoints.map(async (endpoint) => {
         const intentFrom: 'deployment' | 'file' = deployment.intentGiven ? 'deployment' : 'file';
         const intent = deployment.intentGiven ? deployment.intent : endpoint.clientCertificates.mode === 'require' ? 'mutual' : 'one-way';
+        const summary: EndpointSummary = { id: endpoint.id, label: endpoint.label, names: endpoint.names, patterns: endpoint.patterns, intent, intentFrom, port: endpoint.port };
+        if (!endpoint.names.length && !endpoint.reachableWithoutName) {
+          // Asked without a name, the program would answer with another block: nothing is claimed about this one.
+          const names = endpoint.locate('names');
+          const unreached: Finding = {
+            rule: 'config.endpoint-reached',
+            title: GATE_RULES['config.endpoint-reached']!,
+            status: 'inconclusive',
+            detail: `${endpoint.label} names no host the gate can ask for${endpoint.patterns.length ? ` (only ${endpoint.patterns.join(', ')}, which no hostnames: entry matches)` : ''}, and a client that names none reaches another endpoint of its socket: none of its checks was made`,
+            field: deployment.server.hostnamesGiven || deployment.lines.has('server') ? 'server.hostnames' : '--hostnames',
+            where: deployment.lines.get('server') ? `${shortPath(deployment.file)}:${deployment.lines.get('server')}` : names.where,
+            endpoint: endpoint.id,
+          };
+          return { run: { findings: [intentFinding(endpoint, deployment, intent), unreached], server: { implementation, version: found.version }, client: { implementation: deployment.client.implementation, version: '' }, durationMs: 0 } as GateRun, summary };
+        }
         const own: Deployment = {
           ...deployment,
           server: { ...deployment.server, certfile: '', hostnames: endpoint.names.length ? endpoint.names : ['127.0.0.1'] },
@@ -133,11 +148,10 @@ export async function runConfigGate(deployment: Deployment, policy: Policy): Pro
           },
         });
         const findings: Finding[] = [intentFinding(endpoint, deployment, intent), ...run.findings];
-        const summary: EndpointSummary = { id: endpoint.id, label: endpoint.label, names: endpoint.names, patterns: endpoint.patterns, intent, intentFrom, port: endpoint.port };
         return { run: { ...run, findings }, summary };
       }),
     );
-    const first = runs[0]!.run;
+    const first = runs.find((r) => r.run.scan)?.run ?? runs[0]!.run;
     return {
       findings: runs.flatMap((r) => r.run.findings),
       server: { implementation: `${implementation} from ${display}`, version: found.version },

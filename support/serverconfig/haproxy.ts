@@ -879,6 +879,8 @@ async function prepare(file: string, options: HaproxyOptions, sandbox: Sandbox):
       id,
       names,
       patterns,
+      // A bind is a socket of its own: a client that names no host reaches it.
+      reachableWithoutName: true,
       port: b.port,
       listen: written,
       clientCertificates: { mode, located: locate('verify') },

@@ -284,6 +284,15 @@ async function prepare(file: string, options: NginxOptions, sandbox: Sandbox): P
   // The endpoints: server blocks with a TLS listen.
   const endpoints: Endpoint[] = [];
   const httpScope = flat(httpItems).filter((d) => !d.children);
+  // The default server of each listen socket: the one that says default_server, else the first with that listen.
+  const defaults = new Map<string, Directive>();
+  for (const server of servers) {
+    for (const d of flat(server.children!).filter((x) => x.name === 'listen')) {
+      const key = parseListen(d).key;
+      const marked = d.args.slice(1).some((a) => a === 'default_server' || a === 'default');
+      if (marked || !defaults.has(key)) defaults.set(key, marked ? server : (defaults.get(key) ?? server));
+    }
+  }
   for (const server of servers) {
     const own = flat(server.children!);
     const listens = own.filter((d) => d.name === 'listen');
@@ -314,6 +323,7 @@ async function prepare(file: string, options: NginxOptions, sandbox: Sandbox): P
       id: `${first}:${sslListen.l.port}`,
       names,
       patterns,
+      reachableWithoutName: defaults.get(sslListen.l.key) === server,
       port,
       listen: sslListen.d.args.join(' '),
       clientCertificates: { mode, located: locate('verify') },

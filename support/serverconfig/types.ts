@@ -46,6 +46,11 @@ export interface Endpoint {
   readonly names: readonly string[];
   /** Names written as patterns (wildcards, regular expressions) that no hostnames: entry instantiated. */
   readonly patterns: readonly string[];
+  /**
+   * Whether a client that names no host reaches this endpoint (it is the default of its socket). An endpoint with
+   * no name to ask for that is not the default cannot be reached, and nothing is claimed about it.
+   */
+  readonly reachableWithoutName: boolean;
   /** The loopback port the sandbox gives its (first) listen, and what the file wrote. */
   readonly port: number;
   readonly listen: string;

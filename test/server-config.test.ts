@@ -119,13 +119,16 @@ describe('a server configuration file, gated as it ships', () => {
     const dir = join(scratch, 'unreached');
     mkdirSync(dir, { recursive: true });
     const block = (names: string, extra: string): string => `server {\n    listen 443 ssl${extra};\n    server_name ${names};\n    ssl_certificate /etc/nginx/tls/localhost.cert.pem;\n    ssl_certificate_key /etc/nginx/tls/localhost.key.pem;\n}\n`;
-    writeFileSync(join(dir, 'site.conf'), block('localhost', ' default_server') + block('~^api\\d+\\.example\\.test$', ''));
+    // A second block for a name the first already serves is not reached by it either.
+    writeFileSync(join(dir, 'site.conf'), block('localhost', ' default_server') + block('~^api\\d+\\.example\\.test$', '') + block('localhost', ''));
     const args = ['--deployment', join(dir, 'site.conf'), '--verify', join(ROOT, 'certs', 'server-ca.cert.pem'), '--paths', `/etc/nginx/tls=${join(ROOT, 'certs')}`, '--allow-inconclusive'];
     const reports = join(scratch, 'unreached-reports');
     await conformance([...args, '--reports', reports]);
     type Result = { findings: { rule: string; status: string; endpoint?: string; field?: string }[] };
     const unreached = (JSON.parse(readFileSync(join(reports, 'gate.json'), 'utf8')) as Result).findings.filter((f) => f.endpoint === '(any name):443');
     assert.deepEqual(unreached.map((f) => `${f.rule} ${f.status} ${f.field ?? ''}`.trim()), ['config.intent skipped', 'config.endpoint-reached inconclusive --hostnames']);
+    const shadowed = (JSON.parse(readFileSync(join(reports, 'gate.json'), 'utf8')) as Result).findings.filter((f) => /^localhost:443 \(server block at .*site\.conf:13\)$/.test(f.endpoint ?? ''));
+    assert.deepEqual(shadowed.map((f) => `${f.rule} ${f.status} ${f.field ?? ''}`.trim()), ['config.intent skipped', 'config.endpoint-reached inconclusive server_name']);
     // With a name for its pattern, it is asked for and checked like any other.
     await conformance([...args, '--hostnames', 'api7.example.test', '--reports', reports]);
     const reached = (JSON.parse(readFileSync(join(reports, 'gate.json'), 'utf8')) as Result).findings.filter((f) => f.endpoint === 'api7.example.test:443');

@@ -108,8 +108,32 @@ export async function runConfigGate(deployment: Deployment, policy: Policy): Pro
     }
     const display = shortPath(prepared.file);
     const staplingOff = prepared.changes.find((c) => /OCSP responder/.test(c.why))?.where;
+    // A name two endpoints of one socket both write is answered by the first (nginx and Apache alike): the later one
+    // is not asked for by it.
+    const taken = new Map<number, Map<string, string>>();
+    const shadowed = new Map<Endpoint, string[]>();
+    const endpoints = prepared.endpoints.map((endpoint) => {
+      const owners = taken.get(endpoint.port) ?? new Map<string, string>();
+      taken.set(endpoint.port, owners);
+      const lost = endpoint.names.filter((n) => owners.has(n.toLowerCase()));
+      for (const n of endpoint.names) if (!owners.has(n.toLowerCase())) owners.set(n.toLowerCase(), endpoint.label);
+      if (!lost.length) return endpoint;
+      const kept: Endpoint = { ...endpoint, names: endpoint.names.filter((n) => !lost.includes(n)) };
+      shadowed.set(kept, lost.map((n) => `${n} (answered by the ${owners.get(n.toLowerCase())})`));
+      return kept;
+    });
+    // Each endpoint's id is its own in the reports: a second one with the same says where it is.
+    const seen = new Set<string>();
+    const unique = endpoints.map((endpoint) => {
+      const id = seen.has(endpoint.id) ? `${endpoint.id} (${endpoint.label.replace(/ \(.*$/, '')})` : endpoint.id;
+      seen.add(id);
+      if (id === endpoint.id) return endpoint;
+      const renamed: Endpoint = { ...endpoint, id };
+      if (shadowed.has(endpoint)) shadowed.set(renamed, shadowed.get(endpoint)!);
+      return renamed;
+    });
     const runs = await Promise.all(
-      prepared.endpoints.map(async (endpoint) => {
+      unique.map(async (endpoint) => {
         const intentFrom: 'deployment' | 'file' = deployment.intentGiven ? 'deployment' : 'file';
         const intent = deployment.intentGiven ? deployment.intent : endpoint.clientCertificates.mode === 'require' ? 'mutual' : 'one-way';
         const summary: EndpointSummary = { id: endpoint.id, label: endpoint.label, names: endpoint.names, patterns: endpoint.patterns, intent, intentFrom, port: endpoint.port };
@@ -120,9 +144,11 @@ export async function runConfigGate(deployment: Deployment, policy: Policy): Pro
             rule: 'config.endpoint-reached',
             title: GATE_RULES['config.endpoint-reached']!,
             status: 'inconclusive',
-            detail: `${endpoint.label} names no host the gate can ask for${endpoint.patterns.length ? ` (only ${endpoint.patterns.join(', ')}, which no hostnames: entry matches)` : ''}, and a client that names none reaches another endpoint of its socket: none of its checks was made`,
-            field: deployment.server.hostnamesGiven || deployment.lines.has('server') ? 'server.hostnames' : '--hostnames',
-            where: deployment.lines.get('server') ? `${shortPath(deployment.file)}:${deployment.lines.get('server')}` : names.where,
+            detail: `${endpoint.label} names no host the gate can ask for${endpoint.patterns.length ? ` (only ${endpoint.patterns.join(', ')}, which no hostnames: entry matches)` : ''}${shadowed.has(endpoint) ? ` (its names go to an earlier endpoint: ${shadowed.get(endpoint)!.join(', ')})` : ''}, and a client that names none reaches another endpoint of its socket: none of its checks was made`,
+            // Names another endpoint takes are the file's to change; a pattern needs a name from the deployment.
+            ...(shadowed.has(endpoint)
+              ? { field: names.directive, where: names.where }
+              : { field: deployment.lines.has('server') ? 'server.hostnames' : '--hostnames', where: deployment.lines.get('server') ? `${shortPath(deployment.file)}:${deployment.lines.get('server')}` : names.where }),
             endpoint: endpoint.id,
           };
           return { run: { findings: [intentFinding(endpoint, deployment, intent), unreached], server: { implementation, version: found.version }, client: { implementation: deployment.client.implementation, version: '' }, durationMs: 0 } as GateRun, summary };

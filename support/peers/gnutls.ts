@@ -54,6 +54,7 @@ import { isIP } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { ChildProcess } from 'node:child_process';
+import { refuseUndeclared } from './declared';
 import { ConfigurationError } from '../errors';
 import { spawnTracked, stopProcess } from '../processes';
 import { parseSslVersion, TLS_VERSIONS, versionRange, type ClientSettings, type ServerSettings, type TlsVersion } from '../vocabulary';
@@ -106,13 +107,6 @@ export const GNUTLS_CLIENT_SETTINGS = [
 const SERVER_DEFAULTS: Readonly<Record<string, unknown>> = { as_written: false, do_handshake_on_connect: true, end_without_close_notify: false };
 const CLIENT_DEFAULTS: Readonly<Record<string, unknown>> = { suppress_ragged_eofs: true, ignore_unexpected_eof: true };
 
-function refuseUnsupported(settings: object, supported: readonly string[], defaults: Readonly<Record<string, unknown>>): void {
-  for (const [field, value] of Object.entries(settings)) {
-    if (value === undefined || supported.includes(field)) continue;
-    if (field in defaults && defaults[field] === value) continue;
-    throw new ConfigurationError(field, `not supported by gnutls: ${field}`);
-  }
-}
 
 // --- suites: OpenSSL's names and GnuTLS's parts ------------------------------------------------
 
@@ -579,7 +573,7 @@ export const gnutlsServer: ServerImplementation = {
   summary: 'gnutls-serv --http: --x509certfile/--x509keyfile, --require-client-cert/--verify-client-cert from cert_reqs, --x509cafile, --priority',
   detect: () => versionOf('gnutls-serv'),
   async start(settings: ServerSettings): Promise<RunningServer> {
-    refuseUnsupported(settings, GNUTLS_SERVER_SETTINGS, SERVER_DEFAULTS);
+    refuseUndeclared('gnutls', settings, GNUTLS_SERVER_SETTINGS, SERVER_DEFAULTS);
     checkServerFiles(settings);
     const priority = await serverPriority(settings);
     // gnutls-serv has no option for its address: it listens on every address (0.0.0.0 and ::). The harness runs
@@ -718,7 +712,7 @@ export const gnutlsClient: ClientImplementation = {
   summary: 'gnutls-cli: --x509cafile for verify, --no-ca-verification for verify=False, --x509certfile/--x509keyfile for cert, --priority; one GET',
   detect: () => versionOf('gnutls-cli'),
   async attempt(target: ClientTarget, settings: ClientSettings): Promise<ClientObservation> {
-    refuseUnsupported(settings, GNUTLS_CLIENT_SETTINGS, CLIENT_DEFAULTS);
+    refuseUndeclared('gnutls', settings, GNUTLS_CLIENT_SETTINGS, CLIENT_DEFAULTS);
     checkClientFiles(settings);
     const chainFile = scratchFile();
     try {

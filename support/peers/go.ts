@@ -41,6 +41,7 @@ import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { createInterface } from 'node:readline';
 import type { ChildProcess } from 'node:child_process';
+import { refuseUndeclared } from './declared';
 import { ConfigurationError } from '../errors';
 import { PROJECT_ROOT } from '../pki/store';
 import { spawnTracked, stopProcess } from '../processes';
@@ -102,13 +103,6 @@ export const GO_CLIENT_SETTINGS = [
 const SERVER_DEFAULTS: Partial<Record<keyof ServerSettings, unknown>> = { as_written: false, do_handshake_on_connect: true };
 const CLIENT_DEFAULTS: Partial<Record<keyof ClientSettings, unknown>> = { suppress_ragged_eofs: true, ignore_unexpected_eof: true };
 
-function refuseUnsupported(settings: object, supported: readonly string[], defaults: Readonly<Record<string, unknown>>): void {
-  for (const [field, value] of Object.entries(settings)) {
-    if (value === undefined || supported.includes(field)) continue;
-    if (field in defaults && defaults[field] === value) continue;
-    throw new ConfigurationError(field, `not supported by go: ${field}`);
-  }
-}
 
 // --- OpenSSL's names and Go's ------------------------------------------------------------------
 
@@ -188,7 +182,7 @@ const CLIENT_AUTH = { CERT_NONE: 'NoClientCert', CERT_OPTIONAL: 'VerifyClientCer
 
 /** The server settings in crypto/tls's terms, as the peer takes them. */
 export function goServerConfig(settings: ServerSettings): Record<string, unknown> {
-  refuseUnsupported(settings, GO_SERVER_SETTINGS, SERVER_DEFAULTS);
+  refuseUndeclared('go', settings, GO_SERVER_SETTINGS, SERVER_DEFAULTS);
   const ssl = parseSslVersion(settings.ssl_version);
   if ('problem' in ssl) throw new ConfigurationError('ssl_version', ssl.problem);
   if (ssl.constant === 'PROTOCOL_TLS_CLIENT') throw new ConfigurationError('ssl_version', 'ssl.PROTOCOL_TLS_CLIENT cannot create a server-side socket');
@@ -209,7 +203,7 @@ export function goServerConfig(settings: ServerSettings): Record<string, unknown
 
 /** The client settings in crypto/tls's terms, as the peer takes them. */
 export function goClientConfig(settings: ClientSettings): Record<string, unknown> {
-  refuseUnsupported(settings, GO_CLIENT_SETTINGS, CLIENT_DEFAULTS);
+  refuseUndeclared('go', settings, GO_CLIENT_SETTINGS, CLIENT_DEFAULTS);
   const { verify } = settings;
   return {
     verify: typeof verify === 'string' ? 'file' : verify ? 'system' : 'none',

@@ -41,7 +41,11 @@ const PROPOSED_GO_ENTRIES: readonly ErrorMapEntry[] = [
 function proposedReason(error: RawError | null | undefined): Reason | undefined {
   if (!error) return undefined;
   const text = `${error.code ?? ''} ${error.message}`;
-  return [...PROPOSED_GO_ENTRIES, ...ERROR_MAP].find((entry) => entry.pattern.test(text))?.reason;
+  // error-map.ts now holds Go's words: the proposal must agree with it wherever both have an entry.
+  const proposed = PROPOSED_GO_ENTRIES.find((entry) => entry.pattern.test(text))?.reason;
+  const mapped = ERROR_MAP.find((entry) => entry.pattern.test(text))?.reason;
+  if (proposed && mapped && !/(?:^|: )EOF$/.test(text)) assert.equal(mapped, proposed, text);
+  return proposed ?? mapped;
 }
 
 const median = (values: number[]): number => {

@@ -19,6 +19,8 @@ export const ALERTS: Readonly<Record<number, { name: string; reason: Reason }>> 
   45: { name: 'certificate_expired', reason: 'certificate_expired' },
   46: { name: 'certificate_unknown', reason: 'bad_certificate' },
   48: { name: 'unknown_ca', reason: 'unknown_ca' },
+  // GnuTLS's server refuses a client certificate from an unknown CA with it.
+  49: { name: 'access_denied', reason: 'bad_certificate' },
   70: { name: 'protocol_version', reason: 'protocol_version' },
   71: { name: 'insufficient_security', reason: 'no_shared_cipher' },
   80: { name: 'internal_error', reason: 'handshake_failure' },
@@ -35,9 +37,10 @@ const ALERT_BY_NAME = new Map(Object.entries(ALERTS).map(([code, a]) => [a.name,
 export function alertIn(error: RawError | null): { code: number; name: string } | null {
   if (!error) return null;
   const text = `${error.code ?? ''} ${error.message}`;
-  const numbered = /alert number (\d+)/i.exec(text);
+  // "alert number N" (Node, Go's peer), "Received alert [N]" (gnutls-cli), "Received alert 'N'" (gnutls-serv).
+  const numbered = /alert number (\d+)|Received alert \[(\d+)\]|Received alert '(\d+)'/i.exec(text);
   if (numbered) {
-    const code = Number(numbered[1]);
+    const code = Number(numbered[1] ?? numbered[2] ?? numbered[3]);
     return { code, name: ALERTS[code]?.name ?? `alert_${code}` };
   }
   const spelled = /(?:sslv3|tlsv1|tlsv13)[ _]alert[ _]([a-z_ ]+?)(?:[:\],]|$| \()/i.exec(text);
@@ -68,6 +71,21 @@ export interface ErrorMapEntry {
 
 /** First match wins: specific entries before generic ones. */
 export const ERROR_MAP: readonly ErrorMapEntry[] = [
+  // Go and GnuTLS, in their own words (support/peers/go.ts, gnutls.ts): before OpenSSL's, as Go says "certificate has
+  // expired or is not yet valid" for both, and "is before" tells which.
+  { pattern: /x509: certificate has expired or is not yet valid: current time \S+ is before|The certificate chain uses not yet valid certificate/, reason: 'certificate_not_yet_valid', meaning: 'verification' },
+  { pattern: /The certificate chain uses expired certificate/, reason: 'certificate_expired', meaning: 'verification' },
+  {
+    pattern: /x509: certificate is valid for .+, not \S+|x509: certificate relies on legacy Common Name field|x509: cannot validate certificate for \S+ because it doesn't contain any IP SANs|The name in the certificate does not match the expected/,
+    reason: 'hostname_mismatch',
+    meaning: 'verification',
+  },
+  { pattern: /x509: certificate signed by unknown authority|The certificate issuer is unknown|The certificate issuer is not a CA/, reason: 'unknown_ca', meaning: 'verification' },
+  { pattern: /x509: certificate specifies an incompatible key usage/, reason: 'bad_certificate', meaning: 'verification' },
+  { pattern: /tls: client didn't provide a certificate|Error in handshake: (?:Certificate is required|No certificate was found)/, reason: 'certificate_required', meaning: 'refusal' },
+  { pattern: /tls: no cipher suite supported by both client and server|Error in handshake: No supported cipher suites have been found/, reason: 'no_shared_cipher', meaning: 'refusal' },
+  { pattern: /tls: client offered only unsupported versions|tls: server selected unsupported protocol version|A packet with illegal or unsupported version was received/, reason: 'protocol_version', meaning: 'refusal' },
+  { pattern: /tls: client requested unsupported application protocols|tls: server selected unadvertised ALPN protocol|No common application protocol could be negotiated/, reason: 'no_application_protocol', meaning: 'refusal' },
   // Certificate verification (OpenSSL X509_V_ERR_* names as Node reports them, and their texts as Python/curl do)
   { pattern: /CERT_HAS_EXPIRED|certificate has expired/i, reason: 'certificate_expired', meaning: 'verification' },
   { pattern: /CERT_NOT_YET_VALID|certificate is not yet valid/i, reason: 'certificate_not_yet_valid', meaning: 'verification' },

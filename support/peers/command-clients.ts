@@ -20,15 +20,18 @@ import type { Availability, CertificateSummary, ClientImplementation, ClientObse
 const TLS_FLAG: Record<TlsVersion, string> = { TLSv1: '1.0', TLSv1_1: '1.1', TLSv1_2: '1.2', TLSv1_3: '1.3' };
 const OPENSSL_PROTOCOL: Record<TlsVersion, string> = { TLSv1: 'TLSv1', TLSv1_1: 'TLSv1.1', TLSv1_2: 'TLSv1.2', TLSv1_3: 'TLSv1.3' };
 
-interface Ran {
+export interface Ran {
   readonly stdout: string;
   readonly stderr: string;
   readonly code: number | null;
   readonly timedOut: boolean;
 }
 
-/** Run a program to its end (killed after `timeoutMs`), feeding it `input`. */
-function run(command: string, args: readonly string[], input: string, timeoutMs: number): Promise<Ran> {
+/**
+ * Run a program to its end (killed after `timeoutMs`), feeding it `input`; with `keepInputOpen` its stdin stays
+ * open until it exits (gnutls-cli ends the connection when its input ends).
+ */
+export function runProgram(command: string, args: readonly string[], input: string, timeoutMs: number, options: { keepInputOpen?: boolean } = {}): Promise<Ran> {
   return new Promise((resolve) => {
     const child = spawnTracked(command, args);
     let stdout = '';
@@ -41,9 +44,11 @@ function run(command: string, args: readonly string[], input: string, timeoutMs:
     child.stdout!.on('data', (chunk: Buffer) => (stdout += chunk.toString('latin1')));
     child.stderr!.on('data', (chunk: Buffer) => (stderr += chunk.toString('latin1')));
     child.stdin!.on('error', () => undefined); // the program may exit before reading its input
-    child.stdin!.end(input);
+    if (options.keepInputOpen) child.stdin!.write(input);
+    else child.stdin!.end(input);
     child.once('close', (code) => {
       clearTimeout(timer);
+      child.stdin!.destroy();
       resolve({ stdout, stderr, code, timedOut });
     });
     child.once('error', (error) => {
@@ -112,7 +117,7 @@ export const curlClient: ClientImplementation = {
     args.push(...curlAlpn(settings.alpn_protocols));
     for (const [header, value] of Object.entries(settings.headers ?? {})) args.push('-H', `${header}: ${value}`);
     args.push(`https://${hostForUrl(name)}:${target.port}${settings.path ?? '/'}`);
-    const ran = await run('curl', args, '', (settings.timeout + 5) * 1000);
+    const ran = await runProgram('curl', args, '', (settings.timeout + 5) * 1000);
 
     const refused = /^curl: \(59\) (.+)$/m.exec(ran.stderr);
     if (refused) throw new ConfigurationError('ciphers', `curl: ${refused[1]}`);
@@ -167,7 +172,7 @@ export const opensslClient: ClientImplementation = {
     if (settings.alpn_protocols) args.push('-alpn', settings.alpn_protocols.join(','));
     const headers = Object.entries(settings.headers ?? {}).map(([header, value]) => `${header}: ${value}\r\n`).join('');
     const request = `GET ${settings.path ?? '/'} HTTP/1.1\r\nHost: ${hostForUrl(name)}:${target.port}\r\n${headers}Connection: close\r\n\r\n`;
-    const ran = await run('openssl', args, request, settings.timeout * 1000);
+    const ran = await runProgram('openssl', args, request, settings.timeout * 1000);
 
     if (/Error setting cipher list|no cipher match/i.test(ran.stderr) && !/CONNECTED/.test(ran.stdout)) {
       throw new ConfigurationError('ciphers', `openssl s_client: ${ran.stderr.split('\n').find((l) => /cipher/i.test(l))?.trim()}`);

@@ -54,6 +54,8 @@ import { isIP } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { ChildProcess } from 'node:child_process';
+import { summarizeCertificate } from './certificate-summary';
+import { runProgram } from './command-clients';
 import { refuseUndeclared } from './declared';
 import { ConfigurationError } from '../errors';
 import { spawnTracked, stopProcess } from '../processes';
@@ -356,19 +358,11 @@ async function serverPriority(settings: ServerSettings): Promise<string | null> 
 
 // --- certificates -----------------------------------------------------------------------------
 
-/** A PEM certificate, summarised like Node's own peer certificates (as python-peer.ts's summarizeDer does). */
+/** A PEM certificate, summarised like Node's own peer certificates . */
 export function summarizePem(pem: string | undefined): CertificateSummary | null {
   if (!pem) return null;
   try {
-    const cert = new X509Certificate(pem);
-    const dn = (text: string): string => text.split('\n').join(', ');
-    return {
-      subject: dn(cert.subject),
-      issuer: dn(cert.issuer),
-      validFrom: cert.validFrom,
-      validTo: cert.validTo,
-      ...(cert.subjectAltName ? { subjectAltName: cert.subjectAltName } : {}),
-    };
+    return summarizeCertificate(new X509Certificate(pem));
   } catch {
     return null;
   }
@@ -587,39 +581,6 @@ export const gnutlsServer: ServerImplementation = {
 
 // --- the client --------------------------------------------------------------------------------
 
-interface Ran {
-  readonly stdout: string;
-  readonly stderr: string;
-  readonly timedOut: boolean;
-}
-
-/** Run gnutls-cli to its end (killed after `timeoutMs`), `input` on its stdin, which stays open: its end is not the connection's. */
-function runClient(args: readonly string[], input: string, timeoutMs: number): Promise<Ran> {
-  return new Promise((resolve) => {
-    // stdout line-buffered: what gnutls-cli said before a timeout is not lost in its buffer.
-    const child = spawnTracked('stdbuf', ['-oL', 'gnutls-cli', ...args]);
-    let stdout = '';
-    let stderr = '';
-    let timedOut = false;
-    const timer = setTimeout(() => {
-      timedOut = true;
-      child.kill('SIGKILL');
-    }, timeoutMs);
-    child.stdout!.on('data', (chunk: Buffer) => (stdout += chunk.toString('latin1')));
-    child.stderr!.on('data', (chunk: Buffer) => (stderr += chunk.toString('latin1')));
-    child.stdin!.on('error', () => undefined);
-    child.stdin!.write(input);
-    child.once('close', () => {
-      clearTimeout(timer);
-      child.stdin!.destroy();
-      resolve({ stdout, stderr, timedOut });
-    });
-    child.once('error', (error) => {
-      clearTimeout(timer);
-      resolve({ stdout, stderr: `${stderr}${error.message}`, timedOut });
-    });
-  });
-}
 
 function hostForUrl(name: string): string {
   return isIP(name) === 6 ? `[${name}]` : name;
@@ -720,7 +681,9 @@ export const gnutlsClient: ClientImplementation = {
       const name = settings.server_hostname;
       const headers = Object.entries(settings.headers ?? {}).map(([header, value]) => `${header}: ${value}\r\n`).join('');
       const request = `GET ${settings.path ?? '/'} HTTP/1.1\r\nHost: ${hostForUrl(name)}:${target.port}\r\n${headers}Connection: close\r\n\r\n`;
-      const ran = await runClient(args, request, settings.timeout * 1000);
+      // stdout line-buffered: what gnutls-cli said before a timeout is not lost in its buffer; stdin stays open, as
+      // gnutls-cli ends the connection when its input ends.
+      const ran = await runProgram('stdbuf', ['-oL', 'gnutls-cli', ...args], request, settings.timeout * 1000, { keepInputOpen: true });
       // Refused before connecting: its files or its priorities (checked beforehand, so seldom).
       if (!/^Connecting to /m.test(ran.stdout)) {
         const said = `${ran.stderr}\n${ran.stdout}`.split('\n').map((l) => l.trim()).filter((l) => /error|Error|\*\*\*/.test(l)).join(' | ');

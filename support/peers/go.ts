@@ -47,7 +47,7 @@ import { PROJECT_ROOT } from '../pki/store';
 import { spawnTracked, stopProcess } from '../processes';
 import { parseSslVersion, PROTOCOL_NAME, versionRange, type ClientSettings, type ServerSettings } from '../vocabulary';
 import { checkClientFiles, checkServerFiles } from './pem-files';
-import { summarizeDer } from './python-peer';
+import { summarizeDer } from './certificate-summary';
 import {
   NOT_ACCEPTED,
   type Availability,

@@ -14,7 +14,8 @@ import { spawnTracked, stopProcess } from '../processes';
 import type { ClientSettings, ServerSettings } from '../vocabulary';
 import { checkServerFiles, checkClientFiles } from './pem-files';
 import { Tail, waitUntilReady } from './process-server';
-import { detectPython, PYTHON, pythonPeer, summarizeDer } from './python-peer';
+import { summarizeDer } from './certificate-summary';
+import { detectPython, PYTHON, pythonPeer } from './python-peer';
 import { NOT_ACCEPTED, type ClientImplementation, type ClientObservation, type ClientTarget, type RunningServer, type ServerImplementation, type ServerObservation } from './types';
 
 type Wire = Record<string, unknown>;

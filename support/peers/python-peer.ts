@@ -4,12 +4,11 @@
  * requests. Python with eventlet takes ~1 s to start; a handshake ~2 ms.
  */
 import { execFile } from 'node:child_process';
-import { X509Certificate } from 'node:crypto';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import type { ChildProcess } from 'node:child_process';
 import { spawnTracked, stopProcess } from '../processes';
-import type { Availability, CertificateSummary } from './types';
+import type { Availability } from './types';
 
 /** Debian's interpreter: the one with python3-eventlet and python3-requests from apt (the pyenv one on PATH has neither). */
 export const PYTHON = process.env.TLS_CONFORMANCE_PYTHON ?? '/usr/bin/python3';
@@ -101,16 +100,3 @@ export function detectPython(): Promise<Availability> {
   return detected;
 }
 
-/** A DER certificate from another implementation, summarised like Node's own peer certificates. */
-export function summarizeDer(der: unknown): CertificateSummary | null {
-  if (typeof der !== 'string' || der === '') return null;
-  const cert = new X509Certificate(Buffer.from(der, 'base64'));
-  const dn = (text: string): string => text.split('\n').join(', ');
-  return {
-    subject: dn(cert.subject),
-    issuer: dn(cert.issuer),
-    validFrom: cert.validFrom,
-    validTo: cert.validTo,
-    ...(cert.subjectAltName ? { subjectAltName: cert.subjectAltName } : {}),
-  };
-}

@@ -29,6 +29,8 @@ describe('PKI', () => {
     for (const files of Object.values(pki.profiles)) {
       assert.equal(statSync(files.key).mode & 0o777, 0o600, files.key);
       assert.equal(statSync(files.cert).mode & 0o777, 0o644, files.cert);
+      // HAProxy's one-file form holds the key too.
+      if (files.role === 'server') assert.equal(statSync(files.combined!).mode & 0o777, 0o600, files.combined);
     }
   });
 

@@ -15,7 +15,7 @@ import type forge from 'node-forge';
 import { certificateToPem, generateEcKey, generateKey, issueCertificate, issueEcCertificate, privateKeyToPem, type EcKey, type Issuer, type KeyPair } from './issue';
 
 /** Bump when the way certificates are made changes, so caches are rebuilt. */
-const GENERATOR_VERSION = 2;
+const GENERATOR_VERSION = 3;
 const DAY_MS = 24 * 60 * 60 * 1000;
 /** Rebuild when a certificate that must be valid has fewer days left than this. */
 const RENEW_BEFORE_END_DAYS = 30;
@@ -32,6 +32,8 @@ export interface ProfileFiles {
   readonly key: string;
   /** Leaf followed by its intermediate, for profiles issued by an intermediate. */
   readonly chain?: string;
+  /** For a server: certificate, intermediates and key in one file (mode 0600), as HAProxy's `crt` takes it. */
+  readonly combined?: string;
   readonly keyType: 'rsa' | 'ec';
   readonly subject: string;
   readonly issuer: string;
@@ -161,12 +163,18 @@ async function build(dir: string, catalog: readonly Profile[], now: Date): Promi
       chain = join(dir, `${profile.name}.chain.pem`);
       writeAtomically(chain, certPem + intermediates.join(''), 0o644);
     }
+    let combined: string | undefined;
+    if (profile.role === 'server') {
+      combined = join(dir, `${profile.name}.pem`);
+      writeAtomically(combined, certPem + intermediates.join('') + readFileSync(keyPath, 'utf8'), 0o600);
+    }
     profiles[profile.name] = {
       name: profile.name,
       role: profile.role,
       cert: certPath,
       key: keyPath,
       ...(chain ? { chain } : {}),
+      ...(combined ? { combined } : {}),
       keyType: profile.keyType ?? 'rsa',
       subject: subjectText(certificate.subject.attributes),
       issuer: subjectText(certificate.issuer.attributes),

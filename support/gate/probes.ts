@@ -138,6 +138,24 @@ function hygiene(rule: string, field: string, measure: (scan: ServerScan) => Mea
   };
 }
 
+/** The ephemeral key sizes the server used, against the policy's minimum. */
+function keySize(rule: string, field: string, kind: 'DH' | 'ECDH', sizes: (scan: ServerScan) => readonly number[], minimum: (policy: Policy) => number | undefined, none: string): MeasuredCheck {
+  return {
+    rule,
+    field,
+    check: ({ scan, policy }) => {
+      const least = minimum(policy);
+      if (!least) return unasked(policy, `${kind} sizes`);
+      const used = sizes(scan);
+      if (!used.length) return { status: 'skipped', detail: none };
+      const small = used.filter((b) => b < least);
+      return small.length
+        ? { status: 'violated', detail: `uses ${kind} ${small.join(', ')} bits; ${policy.name} asks for at least ${least}` }
+        : { status: 'held', detail: `${kind} ${used.join(', ')} bits, at least ${least}` };
+    },
+  };
+}
+
 export const MEASURED_CHECKS: readonly MeasuredCheck[] = [
   {
     rule: 'version.legacy-refused',
@@ -211,30 +229,8 @@ export const MEASURED_CHECKS: readonly MeasuredCheck[] = [
         : { status: 'held', detail: `accepts only groups ${policy.name} allows (${list(accepted)}, ${scan.groups.detail})${note}` };
     },
   },
-  {
-    rule: 'policy.dh-size',
-    field: 'server.ciphers',
-    check: ({ scan, policy }) => {
-      if (!policy.minDhBits) return unasked(policy, 'DH sizes');
-      if (!scan.dhBits.length) return { status: 'skipped', detail: 'no finite-field DH key exchange happened (no DHE suite, no ffdhe group accepted)' };
-      const small = scan.dhBits.filter((b) => b < policy.minDhBits!);
-      return small.length
-        ? { status: 'violated', detail: `uses DH ${small.join(', ')} bits; ${policy.name} asks for at least ${policy.minDhBits}` }
-        : { status: 'held', detail: `DH ${scan.dhBits.join(', ')} bits, at least ${policy.minDhBits}` };
-    },
-  },
-  {
-    rule: 'policy.ecdh-size',
-    field: 'server.groups',
-    check: ({ scan, policy }) => {
-      if (!policy.minEcdhBits) return unasked(policy, 'ECDH sizes');
-      if (!scan.ecdhBits.length) return { status: 'skipped', detail: 'no ECDH key exchange happened' };
-      const small = scan.ecdhBits.filter((b) => b < policy.minEcdhBits!);
-      return small.length
-        ? { status: 'violated', detail: `uses ECDH ${small.join(', ')} bits; ${policy.name} asks for at least ${policy.minEcdhBits}` }
-        : { status: 'held', detail: `ECDH ${scan.ecdhBits.join(', ')} bits, at least ${policy.minEcdhBits}` };
-    },
-  },
+  keySize('policy.dh-size', 'server.ciphers', 'DH', (s) => s.dhBits, (p) => p.minDhBits, 'no finite-field DH key exchange happened (no DHE suite, no ffdhe group accepted)'),
+  keySize('policy.ecdh-size', 'server.groups', 'ECDH', (s) => s.ecdhBits, (p) => p.minEcdhBits, 'no ECDH key exchange happened'),
   {
     rule: 'policy.server-order',
     field: 'server.server_preferred_order',

@@ -12,7 +12,7 @@ import { execFileSync } from 'node:child_process';
 import { chmodSync, existsSync, mkdirSync, readFileSync, readdirSync, statSync, writeFileSync } from 'node:fs';
 import { basename, dirname, isAbsolute, join } from 'node:path';
 import { shortPath } from '../errors';
-import { at, broken, expandGlob, readConfigText, resolveConfigPath, resolveTlsFile, inSandbox, Sandbox, type PathMap, type BackendStub } from './sandbox';
+import { at, broken, expandGlob, mappedPath, readConfigText, resolveConfigPath, resolveTlsFile, inSandbox, Sandbox, type PathMap, type BackendStub } from './sandbox';
 import { endpointNames } from './names';
 import type { Directive, Endpoint, Knob, Located, PreparedConfig } from './types';
 
@@ -228,7 +228,7 @@ function include(d: Directive, state: ParseState, depth: number, conditional: bo
   const glob = /[*?[]/.test(value);
   const absolute = isAbsolute(value);
   // IncludeOptional of a path outside the mapped ones that is not here: Apache includes nothing, as it does here.
-  if (optional && absolute && !state.paths.some((p) => value === p.from || value.startsWith(`${p.from.replace(/\/$/, '')}/`)) && !expandGlob(value).length) {
+  if (optional && absolute && !mappedPath(value, state.paths) && !expandGlob(value).length) {
     state.sandbox.changes.push({ where: at(d), from: written, to: '(nothing)', why: 'IncludeOptional of a path outside the mapped paths that does not exist here: nothing is included' });
     return { ...d, included: [] };
   }
@@ -398,6 +398,9 @@ function addressOf(value: string): ListenAt | null {
 function hostOf(value: string): string {
   return value.replace(/^[a-z][a-z0-9+.-]*:\/\//i, '').replace(/:\d+$/, '').replace(/\/.*$/, '');
 }
+
+/** Run-time files and directories Apache writes, by directive: a file of that name in the sandbox, or (empty) the sandbox itself. */
+const RUNTIME_FILES: Readonly<Record<string, string>> = { defaultruntimedir: '', scoreboardfile: 'scoreboard', scriptsock: 'cgisock', coredumpdirectory: '', cacheroot: 'cache' };
 
 export function prepareApache(file: string, options: ApacheOptions): Promise<PreparedConfig> {
   return inSandbox((sandbox) => prepare(file, options, sandbox));
@@ -601,7 +604,7 @@ async function prepare(file: string, options: ApacheOptions, sandbox: Sandbox): 
         // Mapped through paths (a change already listed), or relative to the file.
         const value = d.args[0];
         if (!value) break;
-        if (isAbsolute(value) && options.paths.some((m) => value === m.from || value.startsWith(`${m.from.replace(/\/$/, '')}/`))) replaceArg(d, 0, quote(serverRoots.get(d) ?? state.serverRoot));
+        if (isAbsolute(value) && mappedPath(value, options.paths)) replaceArg(d, 0, quote(serverRoots.get(d) ?? state.serverRoot));
         else if ((serverRoots.get(d) ?? value) !== value) replaceArgs(d, quote(serverRoots.get(d)!), 'relative paths are read from where the file is here');
         break;
       }
@@ -609,8 +612,7 @@ async function prepare(file: string, options: ApacheOptions, sandbox: Sandbox): 
         // apache2 refuses a DocumentRoot that is not a directory here; what it serves is not the gate's business.
         const value = d.args[0];
         if (!value) break;
-        const mapped = isAbsolute(value) ? options.paths.find((m) => value === m.from || value.startsWith(`${m.from.replace(/\/$/, '')}/`)) : undefined;
-        const local = mapped ? join(mapped.to, value.slice(mapped.from.length)) : isAbsolute(value) ? value : join(state.serverRoot, value);
+        const local = isAbsolute(value) ? (mappedPath(value, options.paths) ?? value) : join(state.serverRoot, value);
         if (isDirectory(local)) {
           if (local !== value) replaceArgs(d, quote(local), 'an absolute path, mapped through paths');
         } else {
@@ -620,19 +622,11 @@ async function prepare(file: string, options: ApacheOptions, sandbox: Sandbox): 
         break;
       }
       case 'defaultruntimedir':
-        replaceArgs(d, quote(sandbox.directory), 'run-time files stay in the sandbox');
-        break;
       case 'scoreboardfile':
-        replaceArgs(d, quote(own('scoreboard')), 'run-time files stay in the sandbox');
-        break;
       case 'scriptsock':
-        replaceArgs(d, quote(own('cgisock')), 'run-time files stay in the sandbox');
-        break;
       case 'coredumpdirectory':
-        replaceArgs(d, quote(sandbox.directory), 'run-time files stay in the sandbox');
-        break;
       case 'cacheroot':
-        replaceArgs(d, quote(own('cache')), 'run-time files stay in the sandbox');
+        replaceArgs(d, quote(RUNTIME_FILES[lower] ? own(RUNTIME_FILES[lower]) : sandbox.directory), 'run-time files stay in the sandbox');
         break;
       case 'sslsessioncache':
       case 'sslstaplingcache': {

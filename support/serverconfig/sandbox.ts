@@ -105,15 +105,18 @@ export function resolveConfigPath(value: string, base: string, paths: PathMap, d
     broken(d, `${d.name} ${value}: a path through a variable is chosen per request, so the file that ships cannot be checked before it runs; name the file`);
   }
   if (!isAbsolute(value)) return { local: resolve(base, value) };
-  const mapped = [...paths].sort((a, b) => b.from.length - a.from.length).find((p) => value === p.from || value.startsWith(p.from.endsWith('/') ? p.from : `${p.from}/`));
-  if (mapped) {
-    const local = join(mapped.to, value.slice(mapped.from.length));
-    return { local, change: { where: at(d), from: value, to: shortPath(local), why: 'an absolute path, mapped through paths' } };
-  }
+  const local = mappedPath(value, paths);
+  if (local) return { local, change: { where: at(d), from: value, to: shortPath(local), why: 'an absolute path, mapped through paths' } };
   if (kind === 'include' && SYSTEM_DIRECTORIES.some((s) => value.startsWith(s)) && (expandGlob(value).length || /[*?[]/.test(value))) {
     return { local: value, change: { where: at(d), from: value, to: value, why: "this machine's own file of the server package, read from here" } };
   }
   return broken(d, `${d.name} ${value}: an absolute path outside the mapped paths; add its directory to server.paths (for example paths: { ${dirname(value)}: <directory in this repository> }) so the gate reads the file that ships`);
+}
+
+/** An absolute path under one of `paths` (the longest that holds it), as it is here; null when none holds it. */
+export function mappedPath(value: string, paths: PathMap): string | null {
+  const mapped = [...paths].sort((a, b) => b.from.length - a.from.length).find((p) => value === p.from || value.startsWith(p.from.endsWith('/') ? p.from : `${p.from}/`));
+  return mapped ? join(mapped.to, value.slice(mapped.from.length)) : null;
 }
 
 export function resolveTlsFile(value: string, base: string, paths: PathMap, d: Directive, changes: Change[], named?: Map<string, string>): string {

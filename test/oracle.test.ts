@@ -12,7 +12,7 @@ import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it, type TestContext } from 'node:test';
-import { scanServer, type ScannedVersion } from '../support/gate/scan';
+import { scanServer, type ScannedVersion, type ServerScan } from '../support/gate/scan';
 import { freePort } from '../support/peers/process-server';
 import { loadPki, profileFiles } from '../support/pki';
 import { commandExists } from './helpers';
@@ -420,3 +420,32 @@ async function compare(t: TestContext, row: Row, port: number): Promise<void> {
   if (row.scannerGap) await t.test('groups', { todo: row.scannerGap }, groups);
   else groups();
 }
+
+describe("the scanner's suite order, with ChaCha20 prioritized by the server", { skip: !commandExists(OPENSSL) && 'openssl is not installed' }, () => {
+  // s_server -serverpref -prioritize_chacha imposes its own order, except that a client preferring ChaCha20 gets it:
+  // a pair of suites with ChaCha20 in it would look like the client's order.
+  const order = async (ciphers: string): Promise<ServerScan['serverOrder']> => {
+    await loadPki();
+    const row: Row = { name: ciphers, server: 'openssl', options: () => ['-serverpref', '-prioritize_chacha', '-no_tls1_3', '-cipher', ciphers] };
+    const { server, port } = await start(row, { dh1024: '', ffdhe2048: '' });
+    try {
+      return (await scanServer({ host: '127.0.0.1', port, servername: 'localhost' })).serverOrder;
+    } finally {
+      await stop(server);
+    }
+  };
+
+  it('is measured on two suites without ChaCha20, and found to be the server’s', async () => {
+    const measured = await order('ECDHE-RSA-CHACHA20-POLY1305:ECDHE-RSA-AES128-GCM-SHA256:ECDHE-RSA-AES256-GCM-SHA384');
+    assert.ok(measured.measured, JSON.stringify(measured));
+    assert.equal(measured.value, true);
+    assert.doesNotMatch(measured.detail!, /CHACHA20/);
+  });
+
+  it('is not claimed when the only pair has ChaCha20 and the answers follow the client', async () => {
+    // The server's own order puts AES first; ChaCha20 wins only when the client puts it first.
+    const measured = await order('ECDHE-RSA-AES256-GCM-SHA384:ECDHE-RSA-CHACHA20-POLY1305');
+    assert.equal(measured.measured, false, JSON.stringify(measured));
+    assert.match((measured as { reason: string }).reason, /ChaCha20 prioritized/);
+  });
+});

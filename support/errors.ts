@@ -30,6 +30,23 @@ export class ConfigurationError extends Error {
   }
 }
 
+/**
+ * A setting the implementation does not implement (or not at this value): the
+ * combination is not run and its cell says "not supported by <implementation>:
+ * <setting>". Not a refusal of the configuration the rule is about.
+ */
+export class UnsupportedSetting extends ConfigurationError {
+  override readonly name = 'UnsupportedSetting' as 'ConfigurationError';
+  constructor(
+    readonly implementation: string,
+    field: string,
+    /** Why, when the setting is declared but this value cannot be expressed exactly. */
+    why?: string,
+  ) {
+    super(field, `not supported by ${implementation}: ${field}${why ? ` (${why})` : ''}`);
+  }
+}
+
 /** A path as a person typed it: relative to the working directory when it is inside it. */
 export function shortPath(path: string): string {
   const inside = relative(process.cwd(), path);

@@ -19,14 +19,14 @@ Feature: Application protocols (ALPN, and document 000's npn_protocols)
       When the client connects
       Then the agreed application protocol is "http/1.1"
 
-    @rule:alpn.npn-protocols @server:node @server:python-eventlet @server:python-context @server:openssl
+    @rule:alpn.npn-protocols
     Scenario: no protocol in common
       Given the server has alpn_protocols "conformance/2"
       And the client offers alpn_protocols "http/1.1"
       When the client connects
       Then the server rejects the client: no_application_protocol
 
-    @rule:alpn.npn-protocols @server:python-eventlet
+    @rule:alpn.npn-protocols
     Scenario: document 000's npn_protocols, passed to ssl.wrap_socket under eventlet
       The standard library's ssl.wrap_socket (Python 3.11) raises TypeError for
       npn_protocols; eventlet's green wrap_socket, which monkey-patching puts in

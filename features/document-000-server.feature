@@ -19,7 +19,7 @@ Feature: Document 000's server, as written and as deployed
 
   Rule: Run as written, the server completes handshakes but never answers a request
 
-    @rule:seed.server-as-written @server:python-eventlet @client:requests
+    @rule:seed.server-as-written @client:requests
     Scenario: document 000's server as written, and document 000's client
       Given a server with certfile and keyfile from the localhost certificate
       And the server runs as document 000 writes it, without eventlet.monkey_patch()
@@ -29,7 +29,7 @@ Feature: Document 000's server, as written and as deployed
       When the client connects
       Then the client times out waiting for the answer
 
-    @rule:seed.server-as-written @server:python-eventlet @client:requests
+    @rule:seed.server-as-written @client:requests
     Scenario: document 000's server as written is stopped by a TCP connection that closes at once
       Given a server with certfile and keyfile from the localhost certificate
       And the server runs as document 000 writes it, without eventlet.monkey_patch()
@@ -54,7 +54,7 @@ Feature: Document 000's server, as written and as deployed
     arise on the server: eventlet's accept() makes every connection with
     do_handshake_on_connect=False whatever the listener was given.
 
-    @rule:handshake.on-connect @server:python-eventlet @server:python-context
+    @rule:handshake.on-connect
     Scenario Outline: do_handshake_on_connect <value>, cert_reqs CERT_REQUIRED and a client presenting <client certificate>
       Given a server with certfile and keyfile from the localhost certificate
       And the server has ca_certs from the client-ca certificate
@@ -80,7 +80,7 @@ Feature: Document 000's server, as written and as deployed
     load_verify_locations(ca_certs), load_cert_chain(certfile, keyfile),
     set_ciphers(ciphers), then context.wrap_socket(sock, server_side=True).
 
-    @rule:wrap-socket.deprecated @server:python-eventlet
+    @rule:wrap-socket.deprecated
     Scenario Outline: <api>, cert_reqs <cert_reqs> and a client presenting <client certificate>
       Given a server with certfile and keyfile from the localhost certificate
       And the server wraps its socket with <api>

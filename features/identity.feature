@@ -118,7 +118,7 @@ Feature: Who the server is
         | TLS 1.2  |
         | TLS 1.3  |
 
-    @rule:identity.negotiation @client:python-context @client:requests @client:openssl
+    @rule:identity.negotiation
     Scenario: no compression
       Given a server with certfile and keyfile from the localhost certificate
       When the client connects

@@ -67,3 +67,8 @@ When('the client connects', async function (this: ConformanceWorld) {
   await this.connect(pairs);
   return undefined;
 });
+
+/** safe_tls.py's client: `ssl.create_default_context(Purpose.SERVER_AUTH, cafile)`. */
+Given("the client's context comes from ssl.create_default_context", function (this: ConformanceWorld) {
+  this.client.context = 'create_default_context';
+});

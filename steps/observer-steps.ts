@@ -7,6 +7,7 @@ import type { Recording } from '../support/observer/relay';
 import { applicationDataBytes, serverNameIndication } from '../support/observer/tls-records';
 import { describeOutcome } from '../support/outcome/classify';
 import type { PairAttempt } from '../support/pairs';
+import type { Expectation } from '../support/expectation';
 import type { ConformanceWorld } from '../support/world';
 
 Given('a passive observer records each connection', function (this: ConformanceWorld) {
@@ -22,6 +23,11 @@ Given('the client sends the header {string}', function (this: ConformanceWorld, 
   this.client.headers = { ...this.client.headers, [name!.trim()]: value.join(':').trim() };
 });
 
+/** The expectation of an observer step: what it looks for in the recording. */
+function observed(what: string, text: string): Expectation {
+  return { check: 'observer', value: [what], text };
+}
+
 /** Judge a recording of a connection that completed its request (an observer of a failed one proves nothing). */
 function onRecording(judge: (recording: Recording, attempt: PairAttempt) => Judgement) {
   return (attempt: PairAttempt): Judgement => {
@@ -33,33 +39,33 @@ function onRecording(judge: (recording: Recording, attempt: PairAttempt) => Judg
 }
 
 Then('the observer sees the addresses and ports of both ends', function (this: ConformanceWorld) {
-  expectEachPair(this, 'the observer sees the addresses and ports of both ends', onRecording((r) =>
+  expectEachPair(this, observed('addresses', 'the observer sees the addresses and ports of both ends'), onRecording((r) =>
     r.client.port > 0 && r.server.port > 0 && r.client.address.endsWith('127.0.0.1') ? { held: true } : { held: false, actual: `saw ${r.client.address}:${r.client.port} → ${r.server.address}:${r.server.port}` }));
 });
 
 Then('the observer sees the server name {string}', function (this: ConformanceWorld, name: string) {
-  expectEachPair(this, `the observer sees the server name ${name}`, onRecording((r) => {
+  expectEachPair(this, observed('server name', `the observer sees the server name ${name}`), onRecording((r) => {
     const seen = serverNameIndication(r.clientToServer);
     return seen === name ? { held: true } : { held: false, actual: seen ? `saw the server name ${seen}` : 'saw no server name' };
   }));
 });
 
 Then('the observer sees no server name', function (this: ConformanceWorld) {
-  expectEachPair(this, 'the observer sees no server name', onRecording((r) => {
+  expectEachPair(this, observed('no server name', 'the observer sees no server name'), onRecording((r) => {
     const seen = serverNameIndication(r.clientToServer);
     return seen === null ? { held: true } : { held: false, actual: `saw the server name ${seen}` };
   }));
 });
 
 Then('the observer does not see {string}', function (this: ConformanceWorld, secret: string) {
-  expectEachPair(this, `the observer does not see ${JSON.stringify(secret)}`, onRecording((r) => {
+  expectEachPair(this, observed('secret hidden', `the observer does not see ${JSON.stringify(secret)}`), onRecording((r) => {
     const where = [r.clientToServer.includes(secret) ? 'from the client' : '', r.serverToClient.includes(secret) ? 'from the server' : ''].filter(Boolean);
     return where.length === 0 ? { held: true } : { held: false, actual: `saw ${JSON.stringify(secret)} in the clear, ${where.join(' and ')}` };
   }));
 });
 
 Then('the observer sees at least {int} bytes of application data from the client', function (this: ConformanceWorld, bytes: number) {
-  expectEachPair(this, `the observer sees at least ${bytes} bytes of application data from the client`, onRecording((r) => {
+  expectEachPair(this, observed('application data', `the observer sees at least ${bytes} bytes of application data from the client`), onRecording((r) => {
     const seen = applicationDataBytes(r.clientToServer);
     return seen >= bytes ? { held: true } : { held: false, actual: `saw ${seen} bytes` };
   }));
@@ -74,7 +80,7 @@ function serverCertificateDer(world: ConformanceWorld): Buffer {
 for (const [sees, wanted] of [['sees', true], ['does not see', false]] as const) {
   Then(`the observer ${sees} the server certificate`, function (this: ConformanceWorld) {
     const der = serverCertificateDer(this);
-    expectEachPair(this, `the observer ${sees} the server certificate`, onRecording((r) => {
+    expectEachPair(this, observed(`${sees} the server certificate`, `the observer ${sees} the server certificate`), onRecording((r) => {
       const visible = r.serverToClient.includes(der);
       return visible === wanted ? { held: true } : { held: false, actual: visible ? 'saw the server certificate in the clear' : 'did not see the server certificate' };
     }));
@@ -88,7 +94,7 @@ function decryptWithLeakedKey(world: ConformanceWorld, attempt: PairAttempt, rec
 }
 
 Then('the recording, with the server\'s private key, shows the request for {string}', function (this: ConformanceWorld, path: string) {
-  expectEachPair(this, `the recording, with the server's private key, shows the request for ${path}`, onRecording((recording, attempt) => {
+  expectEachPair(this, observed('request decrypted', `the recording, with the server's private key, shows the request for ${path}`), onRecording((recording, attempt) => {
     const result = decryptWithLeakedKey(this, attempt, recording);
     if (!result.decrypted) return { held: false, actual: `not decrypted: ${result.why}` };
     return result.clientPlaintext.includes(`GET ${path} `) ? { held: true } : { held: false, actual: `decrypted, without the path: ${result.clientPlaintext.slice(0, 80)}` };
@@ -96,7 +102,7 @@ Then('the recording, with the server\'s private key, shows the request for {stri
 });
 
 Then('the recording cannot be decrypted with the server\'s private key', function (this: ConformanceWorld) {
-  expectEachPair(this, "the recording cannot be decrypted with the server's private key", onRecording((recording, attempt) => {
+  expectEachPair(this, observed('not decrypted', "the recording cannot be decrypted with the server's private key"), onRecording((recording, attempt) => {
     const result = decryptWithLeakedKey(this, attempt, recording);
     return result.decrypted ? { held: false, actual: `decrypted: ${result.clientPlaintext.slice(0, 80)}` } : { held: true };
   }));

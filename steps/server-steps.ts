@@ -97,3 +97,8 @@ Given('the server wraps its socket with {word}', function (this: ConformanceWorl
   }
   this.server.wrap_with = api;
 });
+
+/** safe_tls.py's server: `ssl.create_default_context(Purpose.CLIENT_AUTH, cafile)`, nothing else set unless a step says so. */
+Given("the server's context comes from ssl.create_default_context", function (this: ConformanceWorld) {
+  this.server.context = 'create_default_context';
+});

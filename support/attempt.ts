@@ -4,6 +4,8 @@ import { Relay, type Recording } from './observer/relay';
 import { classify } from './outcome/classify';
 import type { Outcome } from './outcome/vocabulary';
 import type { ClientImplementation, RunningServer } from './peers/types';
+import { UnsupportedSetting } from './errors';
+import { declaredView, undeclaredSetting } from './peers/declared';
 import type { ClientSettings } from './vocabulary';
 
 /** How long to wait for the server to finish with a connection the client is done with. */
@@ -15,7 +17,11 @@ export interface Attempt {
   readonly recording?: Recording;
 }
 
-export async function attemptConnection(server: RunningServer, client: ClientImplementation, settings: ClientSettings, options: { observe?: boolean } = {}): Promise<Attempt> {
+export async function attemptConnection(server: RunningServer, client: ClientImplementation, given: ClientSettings, options: { observe?: boolean } = {}): Promise<Attempt> {
+  // A setting the client does not declare is not dropped: there is no attempt (UnsupportedSetting).
+  const missing = undeclaredSetting(given, client.supports);
+  if (missing) throw new UnsupportedSetting(client.name, missing);
+  const settings = declaredView(client.name, 'client', given, client.supports);
   const relay = options.observe ? await Relay.start(server.port) : undefined;
   try {
     const started = performance.now();

@@ -1,13 +1,17 @@
 /**
  * Expected deviations: where an implementation legitimately differs from what
  * a rule's scenario expects, listed once, with the reason, in one reviewed
- * file: features/deviations.json. A deviation applies to a failed
- * expectation only when what happened is what the entry says happens; a
- * deviation whose expectation now holds is reported as no longer happening.
+ * file: features/deviations.json. It names the expectations it replaces as
+ * data (`instead_of`: the check and its fields, support/expectation.ts), never
+ * by a step's words. A deviation applies to a failed expectation only when
+ * what happened is what the entry says happens; a deviation whose expectation
+ * now holds is reported as no longer happening, and one that matches no
+ * expectation of the run is reported as matching nothing.
  */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { HarnessInputError } from './errors';
+import { CHECKS, EXPECTATION_FIELDS, matchesExpectation, type Expectation, type ExpectationPattern } from './expectation';
 import type { Outcome } from './outcome/vocabulary';
 import { CLIENTS, SERVERS } from './peers/registry';
 import { findRule } from './rules';
@@ -22,8 +26,8 @@ export interface Deviation {
   readonly server: string;
   /** Client implementation, or "*". */
   readonly client: string;
-  /** The expectation it replaces: a regular expression over the Then step's words. */
-  readonly instead_of: string;
+  /** The expectations it replaces: patterns over their fields (check, verdict, reason, phase...). */
+  readonly instead_of: readonly ExpectationPattern[];
   /** What happens instead: each named outcome field must equal one of the values. */
   readonly happens: Readonly<Partial<Record<'verdict' | 'reason' | 'phase' | 'endedBy' | 'alert' | 'protocol', readonly (string | null)[]>>>;
   readonly reason: string;
@@ -51,12 +55,18 @@ export function validateDeviations(raw: unknown): Deviation[] {
     const client = text('client');
     if (server !== '*' && !SERVERS[server]) throw new HarnessInputError(`${at}: field "server": unknown implementation ${JSON.stringify(server)}`);
     if (client !== '*' && !CLIENTS[client]) throw new HarnessInputError(`${at}: field "client": unknown implementation ${JSON.stringify(client)}`);
-    const insteadOf = text('instead_of');
-    try {
-      new RegExp(insteadOf);
-    } catch {
-      throw new HarnessInputError(`${at}: field "instead_of" is not a regular expression`);
-    }
+    const insteadOf = Array.isArray(entry.instead_of) ? entry.instead_of : [entry.instead_of];
+    if (insteadOf.length === 0) throw new HarnessInputError(`${at}: field "instead_of" must name at least one expectation`);
+    insteadOf.forEach((pattern: Record<string, unknown>, n) => {
+      const here = `${at}: field "instead_of"${insteadOf.length > 1 ? `[${n}]` : ''}`;
+      if (typeof pattern !== 'object' || pattern === null) throw new HarnessInputError(`${here} must be an object such as {"check": "outcome", "reason": ["unknown_ca"]}`);
+      if (!(CHECKS as readonly unknown[]).includes(pattern.check)) throw new HarnessInputError(`${here}.check must be one of ${CHECKS.join(', ')}`);
+      for (const [field, values] of Object.entries(pattern)) {
+        if (field === 'check') continue;
+        if (!(EXPECTATION_FIELDS as readonly string[]).includes(field)) throw new HarnessInputError(`${here}.${field} is not one of ${EXPECTATION_FIELDS.join(', ')}`);
+        if (!Array.isArray(values)) throw new HarnessInputError(`${here}.${field} must be a list of values`);
+      }
+    });
     const happens = entry.happens as Record<string, unknown>;
     if (typeof happens !== 'object' || happens === null) throw new HarnessInputError(`${at}: field "happens" must be an object`);
     for (const [field, values] of Object.entries(happens)) {
@@ -64,7 +74,7 @@ export function validateDeviations(raw: unknown): Deviation[] {
       if (!Array.isArray(values)) throw new HarnessInputError(`${at}: field "happens.${field}" must be a list of values`);
     }
     text('reason');
-    return entry as unknown as Deviation;
+    return { ...entry, instead_of: insteadOf } as unknown as Deviation;
   });
 }
 
@@ -83,15 +93,34 @@ export function deviations(): readonly Deviation[] {
   return loaded;
 }
 
+/** Whether the deviation is about this expectation, under these rules (whatever the pair). */
+export function deviationReplaces(deviation: Deviation, ruleIds: readonly string[], expectation: Expectation): boolean {
+  return deviation.rules.some((rule) => ruleIds.includes(rule)) && deviation.instead_of.some((pattern) => matchesExpectation(pattern, expectation));
+}
+
 /** The deviation listed for this expectation of this pair under these rules, if any. */
-export function findDeviation(ruleIds: readonly string[], server: string, client: string, expected: string): Deviation | undefined {
+export function findDeviation(ruleIds: readonly string[], server: string, client: string, expectation: Expectation): Deviation | undefined {
   return deviations().find(
-    (d) =>
-      d.rules.some((rule) => ruleIds.includes(rule)) &&
-      (d.server === '*' || d.server === server) &&
-      (d.client === '*' || d.client === client) &&
-      new RegExp(`^(?:${d.instead_of})$`).test(expected),
+    (d) => (d.server === '*' || d.server === server) && (d.client === '*' || d.client === client) && deviationReplaces(d, ruleIds, expectation),
   );
+}
+
+/**
+ * The deviations that match no expectation the run produced for a pair they
+ * name: listed for nothing. Deviations about implementations or rules the run
+ * did not include are not judged.
+ */
+export function unmatchedDeviations(
+  checks: Iterable<{ readonly rules: readonly string[]; readonly server: string; readonly client: string; readonly expectation?: Expectation }>,
+  run: { readonly servers: readonly string[]; readonly clients: readonly string[]; readonly rules: readonly string[] },
+): Deviation[] {
+  const all = [...checks];
+  return deviations().filter((d) => {
+    if (d.server !== '*' && !run.servers.includes(d.server)) return false;
+    if (d.client !== '*' && !run.clients.includes(d.client)) return false;
+    if (!d.rules.some((rule) => run.rules.includes(rule))) return false;
+    return !all.some((c) => c.expectation && (d.server === '*' || d.server === c.server) && (d.client === '*' || d.client === c.client) && deviationReplaces(d, c.rules, c.expectation));
+  });
 }
 
 function fieldValue(outcome: Outcome, field: (typeof FIELDS)[number]): string | null {

@@ -8,6 +8,7 @@ import { After, AfterAll, Before, BeforeAll, setDefaultTimeout, Status } from '@
 import { HarnessInputError } from './errors';
 import { loadPki } from './pki';
 import { CLIENTS } from './peers/registry';
+import { closeGoPeer } from './peers/go';
 import { closePythonPeer } from './peers/python-peer';
 import { stopAllProcesses } from './processes';
 import { ATTEMPT_MEDIA_TYPE, attemptRecord } from './report/attempt-record';
@@ -49,6 +50,6 @@ After(async function (this: ConformanceWorld, { result }) {
 AfterAll(async function () {
   await closeAllServers();
   await Promise.all(Object.values(CLIENTS).map((client) => client.close?.()));
-  await closePythonPeer();
+  await Promise.all([closePythonPeer(), closeGoPeer()]);
   await stopAllProcesses();
 });

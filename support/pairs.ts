@@ -6,17 +6,22 @@
  */
 import { connect } from 'node:net';
 import { attemptConnection } from './attempt';
-import { ConfigurationError } from './errors';
+import { ConfigurationError, UnsupportedSetting } from './errors';
 import type { Decryption } from './observer/decrypt-tls12';
 import type { Recording } from './observer/relay';
+import type { Expectation } from './expectation';
 import type { Outcome } from './outcome/vocabulary';
 import { clientImplementation, serverImplementation, type Chosen } from './peers/registry';
 import { acquireServer } from './server-pool';
 import type { ClientSettings, ServerSettings } from './vocabulary';
 
 export interface Check {
+  /** The expectation's words. */
   readonly expected: string;
-  readonly verdict: 'held' | 'violated' | 'deviation';
+  /** The expectation as data: what deviations match on. */
+  readonly expectation: Expectation;
+  /** `not supported`: the pair could not run the combination (PairAttempt.unsupported), or an end does not report what the check asks about. */
+  readonly verdict: 'held' | 'violated' | 'deviation' | 'not supported';
   readonly actual?: string;
   /** The deviation that explains a failed expectation. */
   readonly deviation?: { readonly id: string; readonly reason: string };
@@ -33,6 +38,8 @@ export interface PairAttempt {
   /** The server (or client) refused its configuration. */
   readonly refusal?: ConfigurationError;
   readonly refusedBy?: 'server' | 'client';
+  /** An end does not implement a setting the combination gives: nothing was attempted. */
+  readonly unsupported?: UnsupportedSetting;
   /** The recording decrypted with the server's leaked private key (or why it could not be). */
   decryption?: Decryption;
   readonly checks: Check[];
@@ -59,6 +66,7 @@ export async function attemptPairs(
       try {
         server = await acquireServer(serverImplementation(group[0]!.server.name), serverSettings, scenario);
       } catch (error) {
+        if (error instanceof UnsupportedSetting) return group.map((pair) => ({ ...pair, unsupported: error, checks: [] }));
         if (!(error instanceof ConfigurationError)) throw error;
         return group.map((pair) => ({ ...pair, refusal: error, refusedBy: 'server' as const, checks: [] }));
       }
@@ -66,8 +74,9 @@ export async function attemptPairs(
         try {
           attempts.push({ ...pair, ...(await attemptConnection(server, clientImplementation(pair.client.name), clientSettings, options)), checks: [] });
         } catch (error) {
-          if (!(error instanceof ConfigurationError)) throw error;
-          attempts.push({ ...pair, refusal: error, refusedBy: 'client', checks: [] });
+          if (error instanceof UnsupportedSetting) attempts.push({ ...pair, unsupported: error, checks: [] });
+          else if (!(error instanceof ConfigurationError)) throw error;
+          else attempts.push({ ...pair, refusal: error, refusedBy: 'client', checks: [] });
         }
       }
       return attempts;
@@ -83,7 +92,14 @@ export async function connectAndCloseBare(pairs: readonly Pair[], serverSettings
   const names = [...new Set(pairs.map((pair) => pair.server.name))];
   await Promise.all(
     names.map(async (name) => {
-      const server = await acquireServer(serverImplementation(name), serverSettings, scenario);
+      let server;
+      try {
+        server = await acquireServer(serverImplementation(name), serverSettings, scenario);
+      } catch (error) {
+        // Not run on this server: the attempt that follows records why.
+        if (error instanceof UnsupportedSetting) return;
+        throw error;
+      }
       await new Promise<void>((resolve) => {
         const socket = connect(server.port, server.host, () => socket.destroy());
         socket.once('close', () => resolve());

@@ -6,6 +6,8 @@
 import { spawn, type ChildProcess, type SpawnOptions } from 'node:child_process';
 
 const running = new Set<ChildProcess>();
+/** Children started with `detached: true`: each leads a process group of its own, and is signalled with its whole group. */
+const groups = new WeakSet<ChildProcess>();
 let installed = false;
 /** Set once the run is being interrupted: a scenario still running must not start a process nobody will reap. */
 let refusing = false;
@@ -14,14 +16,18 @@ export function refuseNewProcesses(): void {
   refusing = true;
 }
 
-function killAll(signal: NodeJS.Signals = 'SIGTERM'): void {
-  for (const child of running) {
-    try {
-      child.kill(signal);
-    } catch {
-      /* already gone */
-    }
+/** Signal a child, or its whole process group when it leads one (what it started is stopped with it). */
+function signal(child: ChildProcess, name: NodeJS.Signals): void {
+  try {
+    if (groups.has(child) && child.pid !== undefined) process.kill(-child.pid, name);
+    else child.kill(name);
+  } catch {
+    /* already gone */
   }
+}
+
+function killAll(name: NodeJS.Signals = 'SIGTERM'): void {
+  for (const child of running) signal(child, name);
 }
 
 function install(): void {
@@ -42,11 +48,16 @@ function install(): void {
   }
 }
 
+/**
+ * Start a tracked process. With `detached: true` it leads a new process group,
+ * and stopping it signals the whole group: for a program that starts others.
+ */
 export function spawnTracked(command: string, args: readonly string[], options: SpawnOptions = {}): ChildProcess {
   install();
   if (refusing) throw new Error('the run is being interrupted: no new process is started');
   const child = spawn(command, args, { stdio: ['pipe', 'pipe', 'pipe'], ...options });
   running.add(child);
+  if (options.detached && process.platform !== 'win32') groups.add(child);
   child.once('exit', () => running.delete(child));
   child.once('error', () => running.delete(child));
   return child;
@@ -56,12 +67,12 @@ export function spawnTracked(command: string, args: readonly string[], options: 
 export function stopProcess(child: ChildProcess, graceMs = 2000): Promise<void> {
   if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
   return new Promise((resolve) => {
-    const timer = setTimeout(() => child.kill('SIGKILL'), graceMs);
+    const timer = setTimeout(() => signal(child, 'SIGKILL'), graceMs);
     child.once('exit', () => {
       clearTimeout(timer);
       resolve();
     });
-    child.kill('SIGTERM');
+    signal(child, 'SIGTERM');
   });
 }
 

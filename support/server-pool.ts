@@ -5,6 +5,8 @@
  * `closeAllServers()`, which the AfterAll hook calls, failed run or not.
  */
 import type { RunningServer, ServerImplementation } from './peers/types';
+import { UnsupportedSetting } from './errors';
+import { declaredView, undeclaredSetting } from './peers/declared';
 import type { ServerSettings } from './vocabulary';
 
 const running = new Map<string, Promise<RunningServer>>();
@@ -19,7 +21,11 @@ function keyOf(implementation: string, settings: ServerSettings, scenario: strin
  * The running server for these settings, started if needed. A server its
  * implementation calls not reusable is shared only within `scenario`.
  */
-export async function acquireServer(implementation: ServerImplementation, settings: ServerSettings, scenario = ''): Promise<RunningServer> {
+export async function acquireServer(implementation: ServerImplementation, given: ServerSettings, scenario = ''): Promise<RunningServer> {
+  // A setting the implementation does not declare is not dropped: the server is not started (UnsupportedSetting).
+  const missing = undeclaredSetting(given, implementation.supports);
+  if (missing) throw new UnsupportedSetting(implementation.name, missing);
+  const settings = declaredView(implementation.name, 'server', given, implementation.supports);
   const shared = implementation.reusable?.(settings) ?? true;
   const key = keyOf(implementation.name, settings, shared ? null : scenario);
   if (!shared) scenarioOnly.set(scenario, (scenarioOnly.get(scenario) ?? new Set()).add(key));

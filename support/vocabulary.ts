@@ -3,7 +3,7 @@
  * document 000 configures `ssl.wrap_socket`, clients the way it calls
  * `requests.request`. Every implementation adapter translates from these types.
  */
-import { ConfigurationError, HarnessInputError } from './errors';
+import { HarnessInputError } from './errors';
 
 export const CERT_REQS = ['CERT_NONE', 'CERT_OPTIONAL', 'CERT_REQUIRED'] as const;
 export type CertReqs = (typeof CERT_REQS)[number];
@@ -82,6 +82,11 @@ export interface ServerSettings {
   readonly do_handshake_on_connect?: boolean;
   /** How the python-eventlet server wraps its socket: document 000's ssl.wrap_socket, or its SSLContext equivalent. */
   readonly wrap_with?: 'ssl.wrap_socket' | 'SSLContext.wrap_socket';
+  /**
+   * safe_tls.py's way of building the context: `ssl.create_default_context(Purpose.CLIENT_AUTH, cafile)`
+   * with nothing else set. Only an implementation built that way (python-context) declares it.
+   */
+  readonly context?: 'create_default_context';
 }
 
 export interface ClientSettings {
@@ -109,6 +114,8 @@ export interface ClientSettings {
    * Python 3.10 with OpenSSL 3: false clears it, so that suppress_ragged_eofs matters again.
    */
   readonly ignore_unexpected_eof?: boolean;
+  /** safe_tls.py's client: `ssl.create_default_context(Purpose.SERVER_AUTH, cafile)`; python-context only. */
+  readonly context?: 'create_default_context';
 }
 
 export const DEFAULT_SERVER: ServerSettings = { ssl_version: 'ssl.PROTOCOL_TLS' };
@@ -156,11 +163,4 @@ export function versionRange(constant: SslVersion, minimum?: TlsVersion, maximum
   const pin = pinned[constant];
   if (pin) return { min: pin, max: pin };
   return { ...(minimum ? { min: minimum } : {}), ...(maximum ? { max: maximum } : {}) };
-}
-
-/** NPN (document 000's npn_protocols) was replaced by ALPN (RFC 7301): said the same way by every adapter that has no NPN. */
-export function refuseNpn(settings: ServerSettings): void {
-  if (settings.npn_protocols) {
-    throw new ConfigurationError('npn_protocols', 'NPN is superseded by ALPN (RFC 7301) and not offered here: use alpn_protocols');
-  }
 }

@@ -14,6 +14,7 @@ import { isBuiltInPolicyName, loadPolicy } from '../gate/policy';
 import { writeGateReports, type GateResult } from '../gate/report';
 import type { GateRun } from '../gate/gate';
 import type { Policy } from '../gate/policy';
+import { closeGoPeer } from '../peers/go';
 import { closePythonPeer } from '../peers/python-peer';
 import { stopAllProcesses } from '../processes';
 import { closeAllServers } from '../server-pool';
@@ -259,7 +260,7 @@ export async function runGateCommand(deploymentPaths: string | readonly string[]
     return 2;
   } finally {
     await closeAllServers();
-    await closePythonPeer();
+    await Promise.all([closePythonPeer(), closeGoPeer()]);
     await stopAllProcesses();
   }
 }

@@ -6,6 +6,7 @@
  * before it says it is done.
  */
 import { parentPort, workerData } from 'node:worker_threads';
+import { closeGoPeer } from '../peers/go';
 import { closePythonPeer } from '../peers/python-peer';
 import { stopAllProcesses } from '../processes';
 import { closeAllServers } from '../server-pool';
@@ -19,7 +20,7 @@ port.on('message', (request: Request) => {
   void (async () => {
     if ('done' in request) {
       await closeAllServers();
-      await closePythonPeer();
+      await Promise.all([closePythonPeer(), closeGoPeer()]);
       await stopAllProcesses();
       port.postMessage({ closed: true });
       port.close();

@@ -134,7 +134,7 @@ export async function runConformance(argv: readonly string[], io: Io = process):
   const results = collector.results();
   const reportStarted = performance.now();
   const built = buildMatrix(results, implementations);
-  const matrix: Matrix = options.shard ? { ...built, skipped: built.skipped.filter((s) => !shardOut.has(s.location)), shard: options.shard } : built;
+  const matrix: Matrix = options.shard ? { ...built, skipped: built.skipped.filter((s) => !shardOut.has(s.location)), unmatchedDeviations: [], shard: options.shard } : built;
   const changes = previous ? compareMatrices(matrix, previous) : new Map<MatrixRow, string>();
   writeMatrix(reports, matrix, changes);
   const reportMs = Math.round(performance.now() - reportStarted);

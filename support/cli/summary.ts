@@ -41,6 +41,7 @@ export function printSummary(out: NodeJS.WritableStream, results: readonly Scena
   for (const chosen of matrix.implementations.clients) lines.push(`client ${chosen.name}: ${chosen.version}`);
   for (const missing of matrix.implementations.missing) lines.push(`skipped ${missing.end} ${missing.name}: ${missing.hint}`);
   for (const stale of matrix.staleDeviations) lines.push(`deviation ${stale.id} no longer happens for ${stale.server} × ${stale.client} (${stale.location})`);
+  for (const d of matrix.unmatchedDeviations ?? []) lines.push(`deviation ${d.id} matches no expectation of this run (${d.server} × ${d.client}, instead of ${d.instead_of}): correct or remove it in features/deviations.json`);
   const skipped = results.filter((r) => r.skipped).length;
   lines.push(
     `rules: ${held.size} held, ${violated.size} violated${violated.size ? `: ${[...violated].join(', ')}` : ''}`,

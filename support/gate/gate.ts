@@ -13,7 +13,8 @@ import { relative } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import tls from 'node:tls';
 import { attemptConnection } from '../attempt';
-import { ConfigurationError, HarnessInputError } from '../errors';
+import { ConfigurationError, HarnessInputError, UnsupportedSetting } from '../errors';
+import { declaredView, undeclaredSetting } from '../peers/declared';
 import { describeOutcome } from '../outcome/classify';
 import { serverRefused } from '../outcome/judge';
 import type { Outcome } from '../outcome/vocabulary';
@@ -234,11 +235,13 @@ export async function runGate(deployment: Deployment, policy: Policy, liveTarget
   } else {
     try {
       if (!serverVersion.available) throw new HarnessInputError(`${where('server.implementation')}: server.implementation: ${deployment.server.implementation} is not available here: ${serverVersion.hint}`);
-      server = await serverImpl!.start(settings);
+      // A setting the implementation does not implement is the file's problem, not the server's.
+      const undeclared = undeclaredSetting(settings, serverImpl!.supports);
+      if (undeclared) brokenFile(`server.${undeclared}`, new UnsupportedSetting(serverImpl!.name, undeclared).detail);
+      server = await serverImpl!.start(declaredView(serverImpl!.name, 'server', settings, serverImpl!.supports));
     } catch (error) {
       if (!(error instanceof ConfigurationError)) throw error;
-      // A setting the implementation cannot express is the file's problem, not the server's.
-      if (/cannot express/.test(error.detail)) brokenFile(`server.${error.field}`, error.detail);
+      if (error instanceof UnsupportedSetting || /cannot express/.test(error.detail)) brokenFile(`server.${error.field}`, error.detail);
       add('one-way.server-needs-cert-and-key', { status: 'violated', detail: `${deployment.server.implementation} refused the configuration: ${error.message}`, field: error.field.startsWith('server.') ? error.field : `server.${error.field}` });
       return finish();
     }

@@ -103,6 +103,8 @@ export const ERROR_MAP: readonly ErrorMapEntry[] = [
   // Refusals by the end that raised the error
   { pattern: /PEER_DID_NOT_RETURN_A_CERTIFICATE|peer did not return a certificate/i, reason: 'certificate_required', meaning: 'refusal' },
   { pattern: /NO_SUITABLE_SIGNATURE_ALGORITHM|no suitable signature algorithm/i, reason: 'no_signature_algorithm', meaning: 'refusal' },
+  // OpenSSL 3 as a client at security level 1 refusing a TLS 1.0/1.1 server's SHA-1 signature (Go 1.19's server signs so).
+  { pattern: /legacy sigalg disallowed or unsupported/i, reason: 'no_signature_algorithm', meaning: 'refusal' },
   { pattern: /no certificate assigned|missing (rsa )?certificate/i, reason: 'missing_certificate', meaning: 'refusal' },
   { pattern: /NO_APPLICATION_PROTOCOL|no application protocol/i, reason: 'no_application_protocol', meaning: 'refusal' },
   { pattern: /NO_SHARED_CIPHER|no shared cipher|NO_CIPHERS_AVAILABLE|no ciphers available/i, reason: 'no_shared_cipher', meaning: 'refusal' },

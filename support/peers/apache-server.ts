@@ -10,7 +10,7 @@
 import { execFile } from 'node:child_process';
 import { chmodSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { ConfigurationError } from '../errors';
+import { ConfigurationError, UnsupportedSetting } from '../errors';
 import { type ServerSettings, PROTOCOL_NAME } from '../vocabulary';
 import { sortServerErrors } from './openssl-server';
 import { checkServerFiles } from './pem-files';
@@ -26,7 +26,7 @@ export function apacheConfig(settings: ServerSettings, directory: string, port: 
   const alpn = settings.alpn_protocols?.join(',');
   // Apache agrees on ALPN from its Protocols directive; h2 would need mod_http2, which this configuration does not load.
   if (alpn !== undefined && alpn !== 'http/1.1') {
-    throw new ConfigurationError('alpn_protocols', `apache (without mod_http2) agrees to http/1.1 only, not ${JSON.stringify(alpn)}`);
+    throw new UnsupportedSetting('apache', 'alpn_protocols', `apache (without mod_http2) agrees to http/1.1 only, not ${JSON.stringify(alpn)}`);
   }
   const at = (name: string): string => quote(join(directory, name));
   const lines = [
@@ -114,6 +114,7 @@ function refusal(text: string): ConfigurationError {
 
 export const apacheServer: ServerImplementation = {
   name: 'apache',
+  supports: ['certfile', 'keyfile', 'cert_reqs', 'ca_certs', 'ssl_version', 'minimum_version', 'maximum_version', 'ciphers', 'groups', 'server_preferred_order', 'alpn_protocols'],
   summary: 'apache2 + mod_ssl: SSLCertificateFile/KeyFile, SSLVerifyClient none|optional|require, SSLCACertificateFile',
   detect: detectApache,
   async start(settings: ServerSettings): Promise<RunningServer> {

@@ -70,6 +70,7 @@ function tlsOptions(settings: ClientSettings): tls.ConnectionOptions {
 
 export const axiosClient: ClientImplementation = {
   name: 'axios',
+  supports: ['verify', 'cert', 'server_hostname', 'timeout', 'minimum_version', 'maximum_version', 'ciphers', 'path', 'headers', 'alpn_protocols'],
   summary: 'axios GET with its own https.Agent: verify → ca/rejectUnauthorized, cert → cert/key',
   async detect() {
     return { available: true, version: `axios ${axiosVersion}, Node ${process.versions.node}, OpenSSL ${process.versions.openssl}` };

@@ -10,7 +10,7 @@
  */
 import { execFile } from 'node:child_process';
 import { isIP } from 'node:net';
-import { ConfigurationError } from '../errors';
+import { ConfigurationError, UnsupportedSetting } from '../errors';
 import { keylogFile } from '../keylog';
 import { spawnTracked } from '../processes';
 import type { ClientSettings, TlsVersion } from '../vocabulary';
@@ -92,11 +92,12 @@ function curlAlpn(protocols: readonly string[] | undefined): string[] {
   const list = protocols.join(',');
   if (list === 'http/1.1') return ['--http1.1'];
   if (list === 'h2,http/1.1') return ['--http2'];
-  throw new ConfigurationError('alpn_protocols', `curl offers only "http/1.1" (--http1.1) or "h2,http/1.1" (--http2), not ${JSON.stringify(list)}`);
+  throw new UnsupportedSetting('curl', 'alpn_protocols', `curl offers only "http/1.1" (--http1.1) or "h2,http/1.1" (--http2), not ${JSON.stringify(list)}`);
 }
 
 export const curlClient: ClientImplementation = {
   name: 'curl',
+  supports: ['verify', 'cert', 'server_hostname', 'timeout', 'minimum_version', 'maximum_version', 'ciphers', 'path', 'headers', 'alpn_protocols'],
   summary: 'curl: --cacert for verify, -k for verify=False, --cert/--key for cert, --resolve to dial 127.0.0.1',
   detect: () =>
     versionOf('curl', ['--version'], (out) => {
@@ -151,6 +152,7 @@ export const curlClient: ClientImplementation = {
 
 export const opensslClient: ClientImplementation = {
   name: 'openssl',
+  supports: ['verify', 'cert', 'server_hostname', 'timeout', 'minimum_version', 'maximum_version', 'ciphers', 'path', 'headers', 'alpn_protocols'],
   summary: 'openssl s_client: -CAfile + -verify_return_error + -verify_hostname for verify, -cert/-key for cert; one GET',
   detect: () => versionOf('openssl', ['version'], (out) => (/^OpenSSL (\S+)/.exec(out) ? `OpenSSL ${/^OpenSSL (\S+)/.exec(out)![1]} s_client` : null), 'apt-get install -y openssl'),
   async attempt(target: ClientTarget, settings: ClientSettings): Promise<ClientObservation> {

@@ -50,14 +50,14 @@
 import { execFile } from 'node:child_process';
 import { randomBytes, X509Certificate } from 'node:crypto';
 import { existsSync, readFileSync, rmSync } from 'node:fs';
-import { isIP } from 'node:net';
+import { createServer, isIP, type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { ChildProcess } from 'node:child_process';
 import { summarizeCertificate } from './certificate-summary';
 import { runProgram } from './command-clients';
 import { refuseUndeclared } from './declared';
-import { ConfigurationError } from '../errors';
+import { ConfigurationError, UnsupportedSetting } from '../errors';
 import { spawnTracked, stopProcess } from '../processes';
 import { parseSslVersion, TLS_VERSIONS, versionRange, type ClientSettings, type ServerSettings, type TlsVersion } from '../vocabulary';
 import { checkClientFiles, checkServerFiles, hasPem, readPem } from './pem-files';
@@ -265,7 +265,7 @@ export interface PrioritySettings {
 }
 
 function refuseCiphers(ciphers: string, why: string): ConfigurationError {
-  return new ConfigurationError('ciphers', `not supported by gnutls: ciphers ${JSON.stringify(ciphers)} (${why})`);
+  return new UnsupportedSetting('gnutls', 'ciphers', `${JSON.stringify(ciphers)}: ${why}`);
 }
 
 /**
@@ -447,13 +447,20 @@ export function observeConnection(block: string): ServerObservation {
 /** A program's output, appended as it comes; what an observation took is dropped. */
 class Output {
   private text = '';
+  /** Waiters, each checked again whenever something happens. */
+  private readonly waiters = new Set<() => void>();
 
-  follow(child: ChildProcess): void {
+  follow(child: ChildProcess, ...streams: ('stdout' | 'stderr')[]): void {
     const append = (chunk: Buffer): void => {
       this.text += chunk.toString('latin1');
+      this.notify();
     };
-    child.stdout?.on('data', append);
-    child.stderr?.on('data', append);
+    for (const stream of streams) child[stream]?.on('data', append);
+  }
+
+  /** Something a waiter may be waiting for happened (more text, a message, an exit). */
+  notify(): void {
+    for (const check of [...this.waiters]) check();
   }
 
   peek(): string {
@@ -467,11 +474,21 @@ class Output {
     return taken;
   }
 
-  /** Wait until `done(text)` holds or `timeoutMs` passes. */
-  async waitFor(done: (text: string) => boolean, timeoutMs: number): Promise<string> {
-    const deadline = Date.now() + timeoutMs;
-    while (!done(this.text) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 5));
-    return this.text;
+  /** Wait until `done(text)` holds (checked at each notify, not polled) or `timeoutMs` passes. */
+  waitFor(done: (text: string) => boolean, timeoutMs: number): Promise<string> {
+    if (done(this.text)) return Promise.resolve(this.text);
+    return new Promise((resolve) => {
+      const finish = (): void => {
+        clearTimeout(timer);
+        this.waiters.delete(check);
+        resolve(this.text);
+      };
+      const check = (): void => {
+        if (done(this.text)) finish();
+      };
+      const timer = setTimeout(finish, timeoutMs);
+      this.waiters.add(check);
+    });
   }
 }
 
@@ -509,7 +526,241 @@ function serverRefusal(output: string, settings: ServerSettings): ConfigurationE
 const LISTENING = (port: number): RegExp => new RegExp(`listening on IPv4 \\S+ port ${port}\\.\\.\\.done`);
 const NOT_BOUND = /listening on IPv4 [^\n]*bind\(\) failed/;
 
-async function startOn(port: number, settings: ServerSettings, priority: string | null): Promise<RunningServer> {
+// --- where gnutls-serv runs: a network namespace of its own ------------------------------------
+
+/** Allows gnutls-serv to listen on every address of the host, where no network namespace can be made for it. */
+export const ANY_ADDRESS = 'TLS_CONFORMANCE_GNUTLS_ANY_ADDRESS';
+
+/**
+ * A network namespace (only `lo` in it) inside a PID namespace: the first
+ * process in it is its init, and when it exits the kernel kills everything
+ * else in it; --kill-child kills it when unshare itself is killed.
+ */
+const NAMESPACE = ['--net', '--pid', '--fork', '--kill-child'] as const;
+
+/** The port gnutls-serv listens on in its namespace, where nothing else listens. */
+const INNER_PORT = 4433;
+
+/**
+ * The relay: the first process of gnutls-serv's namespace (`node -e RELAY --
+ * <inner port> <command...>`). It brings `lo` up, starts gnutls-serv with both
+ * its streams on the relay's stdout (the harness reads them in the order they
+ * were written), and is sent, over its IPC channel, the listening socket the
+ * harness opened on 127.0.0.1 in the host's namespace. Each connection it
+ * accepts there is relayed to 127.0.0.1:<inner port> in the namespace, byte
+ * for byte, no delay either way; an end passes on as an end, a reset as a
+ * reset. Once its connection to gnutls-serv is made, it tells the harness
+ * [client's port, the port it dialled from]: gnutls-serv names connections by
+ * the latter. It exits when gnutls-serv exits, when the harness goes away (the
+ * channel closes) and on SIGTERM or SIGINT; everything else in the namespace
+ * dies with it. It writes nothing on stdout, which is gnutls-serv's.
+ */
+const RELAY = String.raw`'use strict';
+const { execFileSync, spawn } = require('node:child_process');
+const net = require('node:net');
+const port = Number(process.argv[1]);
+const [command, ...args] = process.argv.slice(2);
+const quit = (code) => process.exit(code);
+process.on('SIGTERM', () => quit(0));
+process.on('SIGINT', () => quit(0));
+process.on('disconnect', () => quit(0));
+try {
+  execFileSync('ip', ['link', 'set', 'lo', 'up'], { stdio: ['ignore', 'ignore', 'pipe'] });
+} catch (error) {
+  process.stderr.write('ip link set lo up: ' + String(error.stderr || error.message).trim() + '\n');
+  quit(1);
+}
+const server = spawn(command, args, { stdio: ['ignore', 1, 1] });
+server.on('error', (error) => {
+  process.stderr.write(command + ': ' + error.message + '\n');
+  quit(1);
+});
+server.on('exit', (code) => quit(code ?? 1));
+const send = (message) => {
+  if (process.connected) process.send(message);
+};
+const pass = (from, to) => {
+  from.on('data', (chunk) => {
+    if (!to.write(chunk)) {
+      from.pause();
+      to.once('drain', () => from.resume());
+    }
+  });
+  from.on('end', () => to.end());
+};
+const relay = (client) => {
+  client.allowHalfOpen = true;
+  client.setNoDelay(true);
+  const from = client.remotePort;
+  const upstream = net.connect({ host: '127.0.0.1', port, allowHalfOpen: true, noDelay: true });
+  let reached = false;
+  upstream.once('connect', () => {
+    reached = true;
+    send([from, upstream.localPort]);
+  });
+  pass(client, upstream);
+  pass(upstream, client);
+  client.on('error', () => upstream.resetAndDestroy());
+  upstream.on('error', () => {
+    if (!reached) send([from, null]);
+    client.resetAndDestroy();
+  });
+};
+process.on('message', (message, listener) => {
+  if (message !== 'listen' || !listener) return;
+  listener.allowHalfOpen = true;
+  listener.on('connection', relay);
+  send('accepting');
+});
+`;
+
+let isolation: Promise<string | null> | undefined;
+
+/** Why gnutls-serv cannot run in a network namespace of its own here, or null when it can. */
+export function namespaceProblem(): Promise<string | null> {
+  isolation ??= new Promise((resolve) => {
+    if (process.env.GBENCH_DIRECT_TEMP === '1' || process.getuid?.() !== 0) {
+      resolve('not running as root');
+      return;
+    }
+    execFile('unshare', [...NAMESPACE, '--', 'ip', 'link', 'set', 'lo', 'up'], { timeout: 5000 }, (error, _stdout, stderr) => {
+      resolve(error ? `\`unshare ${NAMESPACE.join(' ')} -- ip link set lo up\` failed: ${String(stderr || error.message).trim()}` : null);
+    });
+  });
+  return isolation;
+}
+
+const namespaceHint = (problem: string): string =>
+  `gnutls-serv listens on every address, so the harness runs it in a network namespace of its own, which needs root, unshare (util-linux) and ip (iproute2): ${problem}. Where gnutls-serv may listen on every address, set ${ANY_ADDRESS}=1`;
+
+/** Which port gnutls-serv saw a client's connection come from. */
+interface Routes {
+  /** The port gnutls-serv saw; null: the connection never reached gnutls-serv; undefined: not known (yet). */
+  inner(clientPort: number): number | null | undefined;
+  /** The observation of `clientPort`'s connection, and of the connections gnutls-serv saw from `innerPorts`, is taken. */
+  taken(clientPort: number | null, innerPorts: readonly number[]): void;
+}
+
+/** gnutls-serv listening on the host: it sees the client's own port. */
+const SAME_PORT: Routes = { inner: (clientPort) => clientPort, taken: () => undefined };
+
+/** gnutls-serv behind the relay: each connection's ports, as the relay reported them. */
+class RelayedRoutes implements Routes {
+  private readonly routes: { client: number; inner: number | null }[] = [];
+
+  add(client: number, inner: number | null): void {
+    this.routes.push({ client, inner });
+  }
+
+  inner(clientPort: number): number | null | undefined {
+    // The newest: a client's port may come round again.
+    for (let i = this.routes.length - 1; i >= 0; i--) if (this.routes[i]!.client === clientPort) return this.routes[i]!.inner;
+    return undefined;
+  }
+
+  taken(clientPort: number | null, innerPorts: readonly number[]): void {
+    const drop = (at: number): void => {
+      if (at >= 0) this.routes.splice(at, 1);
+    };
+    if (clientPort !== null && this.inner(clientPort) === null) drop(this.routes.map((r) => r.client).lastIndexOf(clientPort));
+    for (const port of innerPorts) drop(this.routes.findIndex((r) => r.inner === port));
+  }
+}
+
+const isRoute = (message: unknown): message is [number, number | null] =>
+  Array.isArray(message) && message.length === 2 && typeof message[0] === 'number' && (typeof message[1] === 'number' || message[1] === null);
+
+/** A running gnutls-serv, however it was started: `port` is where the harness dials it on 127.0.0.1. */
+function serving(port: number, output: Output, routes: Routes, stop: () => Promise<void>): RunningServer {
+  /** Which connection an observation is about: the client's, or the oldest one not observed yet. */
+  const ours = (blocks: ReturnType<typeof connectionBlocks>, clientPort: number | null): number => {
+    if (clientPort === null) return blocks.length > 0 ? 0 : -1;
+    const inner = routes.inner(clientPort);
+    return inner === null || inner === undefined ? -1 : blocks.findIndex((b) => b.port === inner);
+  };
+  return {
+    implementation: 'gnutls',
+    host: '127.0.0.1',
+    port,
+    async observe(clientPort, settleMs = 1000) {
+      const text = await output.waitFor((t) => {
+        // The relay could not reach gnutls-serv: it will never say anything of this connection.
+        if (clientPort !== null && routes.inner(clientPort) === null) return true;
+        const blocks = connectionBlocks(t);
+        const i = ours(blocks, clientPort);
+        return i >= 0 && connectionSettled(blocks[i]!.text);
+      }, Math.min(settleMs, 500));
+      const blocks = connectionBlocks(text);
+      const i = ours(blocks, clientPort);
+      // Up to the end of this connection's lines: a later connection's stay for its own observation.
+      const end = i >= 0 && blocks[i + 1] ? blocks[i + 1]!.start : text.length;
+      output.drop(end);
+      routes.taken(clientPort, blocks.filter((b) => b.start < end).map((b) => b.port));
+      return i >= 0 ? observeConnection(blocks[i]!.text) : NOT_ACCEPTED;
+    },
+    close: stop,
+  };
+}
+
+/** gnutls-serv in a network namespace of its own, reached through the relay at 127.0.0.1:<a free port> on the host. */
+async function startInNamespace(settings: ServerSettings, priority: string | null): Promise<RunningServer> {
+  // The host's end: a listening socket on 127.0.0.1, handed to the relay. Until it is, a connection accepted here would
+  // hang unanswered: none is expected (nothing knows the port yet), and one would be reset.
+  const listener = createServer((socket) => socket.resetAndDestroy());
+  await new Promise<void>((resolve, reject) => {
+    listener.once('error', reject);
+    listener.listen(0, '127.0.0.1', () => resolve());
+  });
+  const port = (listener.address() as AddressInfo).port;
+  const directory = temporaryDirectory('gnutls');
+  // The relay is plain JavaScript: no loader the harness may have been started with (ts-node) is wanted.
+  const { NODE_OPTIONS: _loader, ...env } = process.env;
+  const command = ['stdbuf', '-oL', 'gnutls-serv', ...serverArguments(settings, INNER_PORT, priority)];
+  // Its own process group: stopping it signals the relay (which unshare does not pass signals on to) and gnutls-serv too.
+  const child = spawnTracked('unshare', [...NAMESPACE, '--', process.execPath, '-e', RELAY, '--', String(INNER_PORT), ...command], {
+    cwd: directory,
+    env,
+    detached: true,
+    stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
+  });
+  const output = new Output();
+  output.follow(child, 'stdout');
+  let relaySaid = '';
+  child.stderr?.on('data', (chunk: Buffer) => (relaySaid += chunk.toString('utf8')));
+  const routes = new RelayedRoutes();
+  let accepting = false;
+  child.on('message', (message: unknown) => {
+    if (isRoute(message)) routes.add(message[0], message[1]);
+    else if (message === 'accepting') accepting = true;
+    output.notify();
+  });
+  child.on('error', () => output.notify());
+  const exited = (): boolean => child.exitCode !== null || child.signalCode !== null;
+  const closed = new Promise<void>((resolve) => child.once('close', () => resolve()));
+  child.once('exit', () => output.notify());
+  const stop = async (): Promise<void> => {
+    listener.close();
+    await stopProcess(child);
+    rmSync(directory, { recursive: true, force: true });
+  };
+  // Once the relay holds the socket, the harness's copy is closed: only the relay accepts on it.
+  child.send('listen', listener, () => listener.close());
+
+  const ready = (text: string): boolean => LISTENING(INNER_PORT).test(text) && accepting;
+  await output.waitFor((text) => ready(text) || NOT_BOUND.test(text) || exited(), 10_000);
+  if (!ready(output.peek())) {
+    if (exited()) await closed;
+    const text = output.peek();
+    await stop();
+    if (relaySaid.trim()) throw new Error(`gnutls-serv's network namespace: ${relaySaid.trim()}`);
+    throw serverRefusal(text || 'gnutls-serv did not start within 10 s', settings);
+  }
+  output.drop(output.peek().length);
+  return serving(port, output, routes, stop);
+}
+
+/** gnutls-serv on every address of the host (ANY_ADDRESS): the harness dials it on 127.0.0.1. */
+async function startOnEveryAddress(port: number, settings: ServerSettings, priority: string | null): Promise<RunningServer> {
   const directory = temporaryDirectory('gnutls');
   // One pipe for both streams, stdout line-buffered: a connection's lines stay in the order gnutls-serv wrote them.
   const child = spawnTracked('sh', ['-c', 'exec stdbuf -oL gnutls-serv "$@" 2>&1', 'gnutls-serv', ...serverArguments(settings, port, priority)], {
@@ -517,13 +768,14 @@ async function startOn(port: number, settings: ServerSettings, priority: string 
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   const output = new Output();
-  output.follow(child);
+  output.follow(child, 'stdout', 'stderr');
   const stop = async (): Promise<void> => {
     await stopProcess(child);
     rmSync(directory, { recursive: true, force: true });
   };
   const exited = (): boolean => child.exitCode !== null || child.signalCode !== null;
   const closed = new Promise<void>((resolve) => child.once('close', () => resolve()));
+  child.once('exit', () => output.notify());
   const said = await output.waitFor((text) => LISTENING(port).test(text) || NOT_BOUND.test(text) || exited(), 10_000);
   if (!LISTENING(port).test(said)) {
     if (exited()) await closed;
@@ -534,48 +786,29 @@ async function startOn(port: number, settings: ServerSettings, priority: string 
     throw serverRefusal(text || 'gnutls-serv did not start within 10 s', settings);
   }
   output.drop(output.peek().length);
-
-  /** Which connection an observation is about: the client's port, or the oldest one not observed yet. */
-  const ours = (blocks: ReturnType<typeof connectionBlocks>, clientPort: number | null): number =>
-    clientPort === null ? (blocks.length > 0 ? 0 : -1) : blocks.findIndex((b) => b.port === clientPort);
-
-  return {
-    implementation: 'gnutls',
-    host: '127.0.0.1',
-    port,
-    async observe(clientPort, settleMs = 1000) {
-      const text = await output.waitFor((t) => {
-        const blocks = connectionBlocks(t);
-        const i = ours(blocks, clientPort);
-        return i >= 0 && connectionSettled(blocks[i]!.text);
-      }, Math.min(settleMs, 500));
-      const blocks = connectionBlocks(text);
-      const i = ours(blocks, clientPort);
-      // Up to the end of this connection's lines: a later connection's stay for its own observation.
-      output.drop(i >= 0 && blocks[i + 1] ? blocks[i + 1]!.start : text.length);
-      return i >= 0 ? observeConnection(blocks[i]!.text) : NOT_ACCEPTED;
-    },
-    close: stop,
-  };
+  return serving(port, output, SAME_PORT, stop);
 }
-
-/** Allows gnutls-serv, which listens on every address, to start. */
-export const ANY_ADDRESS = 'TLS_CONFORMANCE_GNUTLS_ANY_ADDRESS';
 
 export const gnutlsServer: ServerImplementation = {
   name: 'gnutls',
+  supports: GNUTLS_SERVER_SETTINGS,
   summary: 'gnutls-serv --http: --x509certfile/--x509keyfile, --require-client-cert/--verify-client-cert from cert_reqs, --x509cafile, --priority',
-  detect: () => versionOf('gnutls-serv'),
+  async detect() {
+    const found = await versionOf('gnutls-serv');
+    if (!found.available || process.env[ANY_ADDRESS] === '1') return found;
+    const problem = await namespaceProblem();
+    return problem === null ? found : { available: false, hint: namespaceHint(problem) };
+  },
   async start(settings: ServerSettings): Promise<RunningServer> {
     refuseUndeclared('gnutls', settings, GNUTLS_SERVER_SETTINGS, SERVER_DEFAULTS);
     checkServerFiles(settings);
     const priority = await serverPriority(settings);
-    // gnutls-serv has no option for its address: it listens on every address (0.0.0.0 and ::). The harness runs
-    // loopback servers only, so it starts only where the user says that is safe, until it runs in a namespace of its own.
-    if (process.env[ANY_ADDRESS] !== '1') {
-      throw new ConfigurationError('server', `gnutls-serv listens on every address (it cannot bind 127.0.0.1 only), and the harness runs loopback servers only; set ${ANY_ADDRESS}=1 where that is safe`);
-    }
-    return onFreePort((port) => startOn(port, settings, priority));
+    // gnutls-serv has no option for its address: it listens on every address (0.0.0.0 and ::) it has. In a network
+    // namespace of its own those are that namespace's loopback only; on the host, only where the user says it is safe.
+    const problem = await namespaceProblem();
+    if (problem === null) return startInNamespace(settings, priority);
+    if (process.env[ANY_ADDRESS] === '1') return onFreePort((port) => startOnEveryAddress(port, settings, priority));
+    throw new ConfigurationError('server', namespaceHint(problem));
   },
 };
 
@@ -670,6 +903,7 @@ async function clientArguments(target: ClientTarget, settings: ClientSettings, c
 
 export const gnutlsClient: ClientImplementation = {
   name: 'gnutls',
+  supports: GNUTLS_CLIENT_SETTINGS,
   summary: 'gnutls-cli: --x509cafile for verify, --no-ca-verification for verify=False, --x509certfile/--x509keyfile for cert, --priority; one GET',
   detect: () => versionOf('gnutls-cli'),
   async attempt(target: ClientTarget, settings: ClientSettings): Promise<ClientObservation> {

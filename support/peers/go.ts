@@ -42,7 +42,7 @@ import { performance } from 'node:perf_hooks';
 import { createInterface } from 'node:readline';
 import type { ChildProcess } from 'node:child_process';
 import { refuseUndeclared } from './declared';
-import { ConfigurationError } from '../errors';
+import { ConfigurationError, UnsupportedSetting } from '../errors';
 import { PROJECT_ROOT } from '../pki/store';
 import { spawnTracked, stopProcess } from '../processes';
 import { parseSslVersion, PROTOCOL_NAME, versionRange, type ClientSettings, type ServerSettings } from '../vocabulary';
@@ -145,7 +145,7 @@ export function goCipherSuites(ciphers: string | undefined): string[] | undefine
   if (!ciphers) return undefined;
   const names = ciphers.split(/[:, ]+/).filter(Boolean);
   const refuse = (why: string): never => {
-    throw new ConfigurationError('ciphers', `not supported by go: ciphers ${JSON.stringify(ciphers)} (${why})`);
+    throw new UnsupportedSetting('go', 'ciphers', `${JSON.stringify(ciphers)}: ${why}`);
   };
   const tls13 = names.filter((name) => TLS13_SUITES.test(name));
   if (tls13.length) refuse(`${tls13.join(', ')}: Go ignores CipherSuites for TLS 1.3, whose suites cannot be configured`);
@@ -173,7 +173,7 @@ function goCurves(groups: string | undefined): string[] | undefined {
   const names = groups.split(/[:,]+/).filter(Boolean);
   const unknown = names.filter((name) => !(name in GO_CURVES));
   if (unknown.length) {
-    throw new ConfigurationError('groups', `not supported by go: groups ${JSON.stringify(groups)} (crypto/tls has no group ${unknown.join(', ')}: only X25519, P-256, P-384, P-521)`);
+    throw new UnsupportedSetting('go', 'groups', `${JSON.stringify(groups)}: crypto/tls has no group ${unknown.join(', ')}: only X25519, P-256, P-384, P-521`);
   }
   return names.map((name) => GO_CURVES[name]!);
 }
@@ -471,6 +471,7 @@ class GoRunningServer implements RunningServer {
 
 export const goServer: ServerImplementation = {
   name: 'go',
+  supports: GO_SERVER_SETTINGS,
   summary: "Go's crypto/tls + net/http: tls.LoadX509KeyPair, ClientAuth from cert_reqs, ClientCAs from ca_certs, http.Server.Serve",
   detect: detectGo,
   async start(settings: ServerSettings): Promise<RunningServer> {
@@ -486,6 +487,7 @@ export const goServer: ServerImplementation = {
 
 export const goClient: ClientImplementation = {
   name: 'go',
+  supports: GO_CLIENT_SETTINGS,
   summary: "Go's net/http client with its own Transport: verify → RootCAs/InsecureSkipVerify, cert → LoadX509KeyPair, server_hostname → ServerName",
   detect: detectGo,
   async attempt(target: ClientTarget, settings: ClientSettings): Promise<ClientObservation> {

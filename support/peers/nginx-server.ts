@@ -11,7 +11,7 @@
 import { execFile } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { ConfigurationError } from '../errors';
+import { ConfigurationError, UnsupportedSetting } from '../errors';
 import { type ServerSettings, PROTOCOL_NAME } from '../vocabulary';
 import { sortServerErrors } from './openssl-server';
 import { checkServerFiles } from './pem-files';
@@ -25,7 +25,7 @@ export function nginxConfig(settings: ServerSettings, directory: string, port: n
   const alpn = settings.alpn_protocols?.join(',');
   // nginx chooses ALPN itself: http/1.1 for HTTPS, and h2 first when http2 is on.
   if (alpn !== undefined && alpn !== 'http/1.1' && alpn !== 'h2,http/1.1') {
-    throw new ConfigurationError('alpn_protocols', `nginx agrees to http/1.1, or h2 and http/1.1 (listen ... http2), not ${JSON.stringify(alpn)}`);
+    throw new UnsupportedSetting('nginx', 'alpn_protocols', `nginx agrees to http/1.1, or h2 and http/1.1 (listen ... http2), not ${JSON.stringify(alpn)}`);
   }
   const lines = [
     `listen 127.0.0.1:${port} ssl${alpn === 'h2,http/1.1' ? ' http2' : ''};`,
@@ -118,6 +118,7 @@ function refusal(text: string, settings: ServerSettings): ConfigurationError {
 
 export const nginxServer: ServerImplementation = {
   name: 'nginx',
+  supports: ['certfile', 'keyfile', 'cert_reqs', 'ca_certs', 'ssl_version', 'minimum_version', 'maximum_version', 'ciphers', 'groups', 'server_preferred_order', 'alpn_protocols'],
   summary: 'nginx terminating TLS: ssl_certificate(_key), ssl_verify_client on|optional|off, ssl_client_certificate',
   detect: detectNginx,
   async start(settings: ServerSettings): Promise<RunningServer> {

@@ -23,7 +23,7 @@ import type { PeerCertificate, TLSSocket } from 'node:tls';
 import { ConfigurationError } from '../errors';
 import { writeKeylogLine } from '../keylog';
 import { alertIn } from '../outcome/error-map';
-import { parseSslVersion, PROTOCOL_NAME, refuseNpn, versionRange, type ServerSettings } from '../vocabulary';
+import { parseSslVersion, PROTOCOL_NAME, versionRange, type ServerSettings } from '../vocabulary';
 import { checkServerFiles, hasPem, readPem } from './pem-files';
 import { NOT_ACCEPTED, rawError, type CertificateSummary, type RawError, type RunningServer, type ServerImplementation, type ServerObservation } from './types';
 
@@ -92,7 +92,6 @@ function translate(settings: ServerSettings): https.ServerOptions {
   else if (certText && hasPem(certText, 'private key')) key = certText; // Python: no keyfile → the key is in certfile
   const ssl = parseSslVersion(settings.ssl_version);
   if ('problem' in ssl) throw new ConfigurationError('ssl_version', ssl.problem);
-  refuseNpn(settings);
   if (ssl.constant === 'PROTOCOL_TLS_CLIENT') {
     throw new ConfigurationError('ssl_version', 'ssl.PROTOCOL_TLS_CLIENT cannot create a server-side socket');
   }
@@ -248,6 +247,7 @@ class NodeRunningServer implements RunningServer {
 
 export const nodeServer: ServerImplementation = {
   name: 'node',
+  supports: ['certfile', 'keyfile', 'cert_reqs', 'ca_certs', 'ssl_version', 'minimum_version', 'maximum_version', 'ciphers', 'groups', 'server_preferred_order', 'alpn_protocols', 'end_without_close_notify'],
   summary: "Node's https.createServer: requestCert/rejectUnauthorized from cert_reqs",
   async detect() {
     return { available: true, version: `Node ${process.versions.node}, OpenSSL ${process.versions.openssl}` };

@@ -13,7 +13,7 @@ import { ConfigurationError } from '../errors';
 import { keylogFile } from '../keylog';
 import { alertIn, lookUp } from '../outcome/error-map';
 import { spawnTracked } from '../processes';
-import { parseSslVersion, versionRange, type ServerSettings, PROTOCOL_NAME, refuseNpn } from '../vocabulary';
+import { parseSslVersion, versionRange, type ServerSettings, PROTOCOL_NAME } from '../vocabulary';
 import { checkServerFiles, readPem } from './pem-files';
 
 function certificateCount(path: string): number {
@@ -73,7 +73,6 @@ function argumentsFor(settings: ServerSettings): string[] {
   if (settings.ciphers) args.push('-cipher', settings.ciphers);
   if (settings.groups) args.push('-groups', settings.groups);
   if (settings.server_preferred_order) args.push('-serverpref');
-  refuseNpn(settings);
   if (settings.alpn_protocols) args.push('-alpn', settings.alpn_protocols.join(','));
   return args;
 }
@@ -102,6 +101,7 @@ export function observeStateLines(text: string): ServerObservation {
 
 export const opensslServer: ServerImplementation = {
   name: 'openssl',
+  supports: ['certfile', 'keyfile', 'cert_reqs', 'ca_certs', 'ssl_version', 'minimum_version', 'maximum_version', 'ciphers', 'groups', 'server_preferred_order', 'alpn_protocols'],
   summary: 'openssl s_server -www: -cert/-key, -verify/-Verify with -verify_return_error, -CAfile',
   detect: opensslVersion,
   async start(settings: ServerSettings): Promise<RunningServer> {

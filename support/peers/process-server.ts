@@ -12,7 +12,7 @@ import { join } from 'node:path';
 import type { ChildProcess } from 'node:child_process';
 import { ConfigurationError } from '../errors';
 import { spawnTracked, stopProcess } from '../processes';
-import { parseSslVersion, TLS_VERSIONS, versionRange, type ServerSettings, type TlsVersion, refuseNpn } from '../vocabulary';
+import { parseSslVersion, TLS_VERSIONS, versionRange, type ServerSettings, type TlsVersion } from '../vocabulary';
 import type { RunningServer, ServerObservation } from './types';
 
 /** A value in double quotes, for nginx and Apache configuration files. */
@@ -28,7 +28,6 @@ export function quote(value: string): string {
 export function versionsToList(settings: ServerSettings): TlsVersion[] | null {
   const ssl = parseSslVersion(settings.ssl_version);
   if ('problem' in ssl) throw new ConfigurationError('ssl_version', ssl.problem);
-  refuseNpn(settings);
   const range = versionRange(ssl.constant, settings.minimum_version, settings.maximum_version);
   if (!range.min && !range.max) return null;
   return TLS_VERSIONS.slice(TLS_VERSIONS.indexOf(range.min ?? 'TLSv1_2'), TLS_VERSIONS.indexOf(range.max ?? 'TLSv1_3') + 1);

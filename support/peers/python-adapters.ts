@@ -98,21 +98,17 @@ async function startAsWritten(settings: ServerSettings): Promise<RunningServer> 
   };
 }
 
-function pythonServer(name: string, summary: string): ServerImplementation {
+function pythonServer(name: string, summary: string, supports: ServerImplementation['supports']): ServerImplementation {
+  const asWritten = supports.includes('as_written');
   return {
     name,
     summary,
+    supports,
     detect: detectPython,
-    reusable: (settings) => !settings.as_written,
+    reusable: (settings) => !(asWritten && settings.as_written),
     async start(settings: ServerSettings): Promise<RunningServer> {
       checkServerFiles(settings);
-      if (settings.as_written) {
-        if (name !== 'python-eventlet') throw new ConfigurationError('server', `only python-eventlet has document 000's as-written form, not ${name}`);
-        return startAsWritten(settings);
-      }
-      // Python's ssl has no group list for a server (set_ecdh_curve names one curve, TLS 1.2 only): refused, not dropped.
-      if (settings.groups) throw new ConfigurationError('groups', `${name} cannot express a group list: Python's SSLContext has only set_ecdh_curve (one curve, TLS 1.2)`);
-      if (settings.server_preferred_order !== undefined) throw new ConfigurationError('server_preferred_order', `${name} cannot express it: the documents' servers set no SSLContext options`);
+      if (asWritten && settings.as_written) return startAsWritten(settings);
       const reply = await pythonPeer().request('start_server', { kind: name, settings });
       const refused = refusal(reply);
       if (refused) throw refused;
@@ -122,13 +118,29 @@ function pythonServer(name: string, summary: string): ServerImplementation {
   };
 }
 
-export const pythonEventletServer = pythonServer('python-eventlet', "document 000: ssl.wrap_socket on an eventlet listener, served by eventlet.wsgi.server (monkey-patched)");
-export const pythonContextServer = pythonServer('python-context', 'safe_tls.py: create_default_context(Purpose.CLIENT_AUTH, cafile) + load_cert_chain + wrap_socket(server_side=True)');
+/**
+ * Python's ssl has no group list for a server (set_ecdh_curve names one curve, TLS 1.2 only) and the documents'
+ * servers set no SSLContext options, so neither server declares groups or server_preferred_order.
+ */
+const PYTHON_SERVER_SETTINGS = ['certfile', 'keyfile', 'cert_reqs', 'ca_certs', 'ssl_version', 'minimum_version', 'maximum_version', 'ciphers', 'alpn_protocols', 'do_handshake_on_connect'] as const;
 
-function pythonClient(name: string, op: string, summary: string): ClientImplementation {
+export const pythonEventletServer = pythonServer(
+  'python-eventlet',
+  "document 000: ssl.wrap_socket on an eventlet listener, served by eventlet.wsgi.server (monkey-patched)",
+  // Document 000's own parameters: npn_protocols (eventlet's green wrap_socket takes it), the as-written form, wrap_socket or its SSLContext equivalent.
+  [...PYTHON_SERVER_SETTINGS, 'npn_protocols', 'as_written', 'wrap_with'],
+);
+export const pythonContextServer = pythonServer(
+  'python-context',
+  'safe_tls.py: create_default_context(Purpose.CLIENT_AUTH, cafile) + load_cert_chain + wrap_socket(server_side=True)',
+  [...PYTHON_SERVER_SETTINGS, 'end_without_close_notify', 'context'],
+);
+
+function pythonClient(name: string, op: string, summary: string, supports: ClientImplementation['supports']): ClientImplementation {
   return {
     name,
     summary,
+    supports,
     detect: detectPython,
     async attempt(target: ClientTarget, settings: ClientSettings): Promise<ClientObservation> {
       checkClientFiles(settings);
@@ -142,5 +154,11 @@ function pythonClient(name: string, op: string, summary: string): ClientImplemen
   };
 }
 
-export const requestsClient = pythonClient('requests', 'requests', "document 000: requests.request('GET', url, verify=..., cert=..., timeout=...)");
-export const pythonContextClient = pythonClient('python-context', 'context_client', 'safe_tls.py: create_default_context(Purpose.SERVER_AUTH, cafile) + wrap_socket(server_hostname=...)');
+const PYTHON_CLIENT_SETTINGS = ['verify', 'cert', 'server_hostname', 'timeout', 'minimum_version', 'maximum_version', 'ciphers', 'path', 'headers', 'alpn_protocols'] as const;
+export const requestsClient = pythonClient('requests', 'requests', "document 000: requests.request('GET', url, verify=..., cert=..., timeout=...)", PYTHON_CLIENT_SETTINGS);
+export const pythonContextClient = pythonClient(
+  'python-context',
+  'context_client',
+  'safe_tls.py: create_default_context(Purpose.SERVER_AUTH, cafile) + wrap_socket(server_hostname=...)',
+  [...PYTHON_CLIENT_SETTINGS, 'suppress_ragged_eofs', 'ignore_unexpected_eof', 'context'],
+);

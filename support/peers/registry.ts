@@ -7,6 +7,8 @@ import { HarnessInputError } from '../errors';
 import { apacheServer } from './apache-server';
 import { axiosClient } from './axios-client';
 import { curlClient, opensslClient } from './command-clients';
+import { gnutlsClient, gnutlsServer } from './gnutls';
+import { goClient, goServer } from './go';
 import { nginxServer } from './nginx-server';
 import { nodeServer } from './node-server';
 import { opensslServer } from './openssl-server';
@@ -20,6 +22,8 @@ export const SERVERS: Readonly<Record<string, ServerImplementation>> = {
   openssl: opensslServer,
   nginx: nginxServer,
   apache: apacheServer,
+  go: goServer,
+  gnutls: gnutlsServer,
 };
 export const CLIENTS: Readonly<Record<string, ClientImplementation>> = {
   axios: axiosClient,
@@ -27,6 +31,8 @@ export const CLIENTS: Readonly<Record<string, ClientImplementation>> = {
   'python-context': pythonContextClient,
   openssl: opensslClient,
   curl: curlClient,
+  go: goClient,
+  gnutls: gnutlsClient,
 };
 
 /** An implementation chosen for a run, with the version detected at start. */

@@ -101,6 +101,13 @@ interface Implementation {
 }
 
 export interface ServerImplementation extends Implementation {
+  /**
+   * The settings of the documents' vocabulary this implementation implements.
+   * A scenario that gives another one (at a value that asks for something) is
+   * not run on it: its cell says "not supported by <name>: <setting>". The
+   * adapter never receives an undeclared setting (support/peers/declared.ts).
+   */
+  readonly supports: readonly (keyof ServerSettings)[];
   /** Start a server; throws ConfigurationError when the implementation refuses the settings. */
   start(settings: ServerSettings): Promise<RunningServer>;
   /** False for servers a scenario may break (document 000's as written): those are never shared between scenarios. */
@@ -113,6 +120,8 @@ export interface ClientTarget {
 }
 
 export interface ClientImplementation extends Implementation {
+  /** As a server's `supports`, for the client's settings. */
+  readonly supports: readonly (keyof ClientSettings)[];
   /** One fresh connection and one `GET /`: never a reused socket or session. */
   attempt(target: ClientTarget, settings: ClientSettings): Promise<ClientObservation>;
   /** Release anything kept between attempts (processes, pools). */

@@ -15,7 +15,7 @@ import type { ClientSettings, ServerSettings } from '../vocabulary';
 
 export const ATTEMPT_MEDIA_TYPE = 'application/vnd.tls-conformance.attempt+json';
 
-export type AttemptVerdict = 'as expected' | 'expected deviation' | 'violated' | 'not checked';
+export type AttemptVerdict = 'as expected' | 'expected deviation' | 'violated' | 'not checked' | 'not supported';
 
 /** One implementation pair's attempt at one combination, as the scenario attaches it. */
 export interface AttemptRecord {
@@ -51,12 +51,15 @@ export function observerSummary(recording: Recording, decryption?: Decryption): 
 }
 
 export function attemptRecord(attempt: PairAttempt, settings: { server: ServerSettings; client: ClientSettings }): AttemptRecord {
-  const { checks, outcome, refusal } = attempt;
+  const { checks, outcome, refusal, unsupported } = attempt;
+  // A check an end cannot answer makes the cell "not supported" (–), unless another check was violated: nothing is claimed for it.
   const verdict: AttemptVerdict = checks.length === 0
-    ? 'not checked'
+    ? unsupported ? 'not supported' : 'not checked'
     : checks.some((c) => c.verdict === 'violated')
       ? 'violated'
-      : checks.some((c) => c.verdict === 'deviation')
+      : checks.some((c) => c.verdict === 'not supported')
+        ? 'not supported'
+        : checks.some((c) => c.verdict === 'deviation')
         ? 'expected deviation'
         : 'as expected';
   return {
@@ -64,7 +67,7 @@ export function attemptRecord(attempt: PairAttempt, settings: { server: ServerSe
     client: { implementation: attempt.client.name, version: attempt.client.version, settings: describeClientSettings(settings.client) },
     checks,
     verdict,
-    actual: outcome ? describeOutcome(outcome) : refusal ? refusalText(refusal) : 'no outcome',
+    actual: outcome ? describeOutcome(outcome) : unsupported ? unsupported.detail : refusal ? refusalText(refusal) : 'no outcome',
     outcome: outcome ?? null,
     refusal: refusal ? { field: refusal.field, detail: refusal.detail, ...(refusal.file ? { file: shortPath(refusal.file) } : {}) } : null,
     ...(attempt.recording ? { observer: observerSummary(attempt.recording, attempt.decryption) } : {}),

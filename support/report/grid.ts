@@ -17,6 +17,7 @@ const CLASS: Record<CellVerdict, string> = {
   'expected deviation': 'dev',
   violated: 'bad',
   'not checked': 'broken',
+  'not supported': 'skip',
   'broken input': 'broken',
   'harness error': 'broken',
   skipped: 'skip',
@@ -27,6 +28,7 @@ const PHASE: Record<string, string> = { handshake: 'hs', 'first read': 'read', h
 /** What a cell says in a few words: "● TLSv1.3", "S✕ certificate_required · read" (the legend explains). */
 export function cellText(row: MatrixRow): string {
   const o = row.outcome;
+  if (row.verdict === 'not supported') return 'not supported';
   if (!o) return row.actual.startsWith('server refused') ? 'config refused' : 'no outcome';
   if (o.connected) return `● ${o.protocol ?? ''}${o.insecure ? ' insecure' : ''}`.trim();
   const who = o.endedBy === 'server' ? 'S✕' : o.endedBy === 'client' ? 'C✕' : '✕';

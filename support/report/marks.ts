@@ -1,11 +1,12 @@
 /** The marks every report uses for a verdict, and HTML escaping. */
-export type Verdict = 'as expected' | 'expected deviation' | 'violated' | 'not checked' | 'broken input' | 'harness error' | 'skipped';
+export type Verdict = 'as expected' | 'expected deviation' | 'violated' | 'not checked' | 'not supported' | 'broken input' | 'harness error' | 'skipped';
 
 export const SYMBOL: Readonly<Record<Verdict, string>> = {
   'as expected': '✔',
   'expected deviation': '≈',
   violated: '✘',
   'not checked': '?',
+  'not supported': '–',
   'broken input': '⚠',
   'harness error': '⚠',
   skipped: '–',

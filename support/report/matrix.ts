@@ -7,6 +7,8 @@
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { unmatchedDeviations } from '../deviations';
+import { describeExpectation } from '../expectation';
 import type { Outcome } from '../outcome/vocabulary';
 import type { Check } from '../pairs';
 import type { Chosen, Missing } from '../peers/registry';
@@ -20,7 +22,7 @@ import type { ScenarioResult } from './run-collector';
 
 export const MATRIX_SCHEMA_VERSION = 1;
 
-export type RowVerdict = 'as expected' | 'expected deviation' | 'violated' | 'not checked' | 'broken input' | 'harness error';
+export type RowVerdict = 'as expected' | 'expected deviation' | 'violated' | 'not checked' | 'not supported' | 'broken input' | 'harness error';
 
 export interface MatrixRow {
   readonly rules: readonly string[];
@@ -50,6 +52,11 @@ export interface Matrix {
   readonly skipped: readonly { readonly scenario: string; readonly location: string; readonly why: string }[];
   /** Listed deviations whose expectation held: they no longer happen. */
   readonly staleDeviations: readonly { readonly id: string; readonly server: string; readonly client: string; readonly location: string }[];
+  /**
+   * Listed deviations that match no expectation of this run (on a pair and a rule the run had): they replace
+   * nothing, and should be corrected or removed. Not judged for a single shard.
+   */
+  readonly unmatchedDeviations: readonly { readonly id: string; readonly server: string; readonly client: string; readonly instead_of: string }[];
   readonly summary: {
     readonly combinations: number;
     readonly connected: number;
@@ -59,6 +66,8 @@ export interface Matrix {
     readonly asExpected: number;
     readonly deviations: number;
     readonly violated: number;
+    /** Cells an end could not run or answer (a setting or an observation it does not have): –, with the reason. */
+    readonly notSupported: number;
   };
   readonly rows: readonly MatrixRow[];
   /** A `--shard i/n` run: the shard it ran (its rows are the combinations of that shard only). */
@@ -112,12 +121,16 @@ export function matrixOfRows(rows: readonly MatrixRow[], implementations: Matrix
     }
   }
   const count = (predicate: (row: MatrixRow) => boolean): number => rows.filter(predicate).length;
+  const checks = rows.flatMap((row) => row.checks.map((check) => ({ rules: row.rules, server: row.server.implementation, client: row.client.implementation, expectation: check.expectation })));
+  const run = { servers: implementations.servers.map((s) => s.name), clients: implementations.clients.map((c) => c.name), rules: [...new Set(rows.flatMap((row) => row.rules))] };
+  const unmatched = unmatchedDeviations(checks, run).map((d) => ({ id: d.id, server: d.server, client: d.client, instead_of: d.instead_of.map(describeExpectation).join('; ') }));
   return {
     schemaVersion: MATRIX_SCHEMA_VERSION,
     generatedAt: now.toISOString(),
     implementations,
     skipped,
     staleDeviations,
+    unmatchedDeviations: unmatched,
     summary: {
       combinations: rows.length,
       connected: count((r) => r.outcome?.connected === true),
@@ -127,6 +140,7 @@ export function matrixOfRows(rows: readonly MatrixRow[], implementations: Matrix
       asExpected: count((r) => r.verdict === 'as expected'),
       deviations: count((r) => r.verdict === 'expected deviation'),
       violated: count((r) => r.verdict === 'violated'),
+      notSupported: count((r) => r.verdict === 'not supported'),
     },
     rows,
   };
@@ -171,6 +185,7 @@ export function matrixMarkdown(matrix: Matrix, changes: ReadonlyMap<MatrixRow, s
     '',
     ...matrix.implementations.missing.map((m) => `Skipped ${m.end} ${m.name}: ${m.hint}.`),
     ...matrix.staleDeviations.map((d) => `Deviation ${d.id} no longer happens for ${d.server} × ${d.client} (${d.location}).`),
+    ...matrix.unmatchedDeviations.map((d) => `Deviation ${d.id} matches no expectation of this run (${d.server} × ${d.client}, instead of ${d.instead_of}).`),
     ...(attention.length ? ['', '**Violated or broken**', '', '| | rule | pair | expected | actual |', '|---|---|---|---|---|', ...attention.slice(0, 50).map((r) => `| ${SYMBOL[r.verdict]} | ${r.rules.join(' ')} | ${r.server.implementation} × ${r.client.implementation} | ${escape(r.expected)} | ${escape(r.actual)} |`), ...(attention.length > 50 ? [`… and ${attention.length - 50} more in matrix.json`] : [])] : []),
     ...(changes.size ? ['', '**Changed since the compared run**', '', ...[...changes].slice(0, 50).map(([r, was]) => `- ${r.location} ${r.server.implementation} × ${r.client.implementation}: ${escape(was)} → ${escape(r.actual)}`)] : []),
     '',
@@ -194,6 +209,7 @@ export function matrixFullMarkdown(matrix: Matrix): string {
     `Clients: ${matrix.implementations.clients.map((i) => `${i.name} (${i.version})`).join('; ')}.`,
     ...matrix.implementations.missing.map((m) => `Skipped ${m.end} ${m.name}: ${m.hint}.`),
     ...matrix.staleDeviations.map((d) => `Deviation ${d.id} no longer happens for ${d.server} × ${d.client} (${d.location}).`),
+    ...matrix.unmatchedDeviations.map((d) => `Deviation ${d.id} matches no expectation of this run (${d.server} × ${d.client}, instead of ${d.instead_of}).`),
     '',
     '| | rule | server | client | expected | actual | ms |',
     '|---|---|---|---|---|---|---|',
@@ -245,6 +261,7 @@ pre{white-space:pre-wrap;font-size:12px;max-width:60em}small{color:#444}
 <p>Servers: ${html(matrix.implementations.servers.map((i) => `${i.name} (${i.version})`).join('; '))}<br>Clients: ${html(matrix.implementations.clients.map((i) => `${i.name} (${i.version})`).join('; '))}</p>
 ${matrix.implementations.missing.map((m) => `<p>Skipped ${html(m.end)} ${html(m.name)}: ${html(m.hint)}</p>`).join('\n')}
 ${matrix.staleDeviations.map((d) => `<p>Deviation ${html(d.id)} no longer happens for ${html(d.server)} × ${html(d.client)} (${html(d.location)}).</p>`).join('\n')}
+${matrix.unmatchedDeviations.map((d) => `<p>Deviation ${html(d.id)} matches no expectation of this run (${html(d.server)} × ${html(d.client)}, instead of ${html(d.instead_of)}).</p>`).join('\n')}
 <table><thead><tr><th>verdict</th><th>rule</th><th>server</th><th>client</th><th>expected</th><th>actual</th><th>ms</th><th>scenario</th></tr></thead>
 <tbody>
 ${rows}

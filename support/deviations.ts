@@ -98,11 +98,16 @@ export function deviationReplaces(deviation: Deviation, ruleIds: readonly string
   return deviation.rules.some((rule) => ruleIds.includes(rule)) && deviation.instead_of.some((pattern) => matchesExpectation(pattern, expectation));
 }
 
-/** The deviation listed for this expectation of this pair under these rules, if any. */
-export function findDeviation(ruleIds: readonly string[], server: string, client: string, expectation: Expectation): Deviation | undefined {
-  return deviations().find(
+/** The deviations listed for this expectation of this pair under these rules. */
+export function findDeviations(ruleIds: readonly string[], server: string, client: string, expectation: Expectation): Deviation[] {
+  return deviations().filter(
     (d) => (d.server === '*' || d.server === server) && (d.client === '*' || d.client === client) && deviationReplaces(d, ruleIds, expectation),
   );
+}
+
+/** The first deviation listed for this expectation of this pair under these rules, if any. */
+export function findDeviation(ruleIds: readonly string[], server: string, client: string, expectation: Expectation): Deviation | undefined {
+  return findDeviations(ruleIds, server, client, expectation)[0];
 }
 
 /**

@@ -5,7 +5,7 @@
  * was expected and what happened at each pair that violated it.
  */
 import { AssertionError } from 'chai';
-import { deviationHappens, findDeviation } from './deviations';
+import { deviationHappens, findDeviations } from './deviations';
 import type { Expectation } from './expectation';
 import { describeOutcome } from './outcome/classify';
 import type { Outcome } from './outcome/vocabulary';
@@ -34,7 +34,9 @@ export function expectEachPair(world: ConformanceWorld, expectation: Expectation
       attempt.checks.push({ expected, expectation, verdict: 'not supported', actual: judgement.why });
       continue;
     }
-    const deviation = findDeviation(world.ruleIds, attempt.server.name, attempt.client.name, expectation);
+    // Of the deviations listed for this expectation, the one whose "happens" is what happened (else the first, to say it is stale).
+    const listed = findDeviations(world.ruleIds, attempt.server.name, attempt.client.name, expectation);
+    const deviation = listed.find((d) => attempt.outcome && deviationHappens(d, attempt.outcome)) ?? listed[0];
     if (judgement.held) {
       attempt.checks.push({ expected, expectation, verdict: 'held', ...(deviation ? { staleDeviation: deviation.id } : {}) });
     } else if (deviation && attempt.outcome && deviationHappens(deviation, attempt.outcome)) {

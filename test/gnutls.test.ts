@@ -11,7 +11,11 @@
  * in error-map.ts.
  */
 import assert from 'node:assert/strict';
-import { connect } from 'node:net';
+import { spawnSync } from 'node:child_process';
+import { existsSync, readdirSync, readFileSync, readlinkSync } from 'node:fs';
+import { connect, type Socket } from 'node:net';
+import { networkInterfaces, tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { after, before, describe, it } from 'node:test';
 import { attemptConnection } from '../support/attempt';
@@ -65,18 +69,75 @@ function proposedAlert(text: string | null | undefined): number | null {
   return m ? Number(m[1] ?? m[2]) : null;
 }
 
-const refusesToConnect = (port: number): Promise<boolean> =>
+const refusesToConnect = (port: number, host = '127.0.0.1'): Promise<boolean> =>
   new Promise((resolve) => {
-    const socket = connect(port, '127.0.0.1');
+    const socket = connect(port, host);
     socket.once('connect', () => (socket.destroy(), resolve(false)));
-    socket.once('error', () => resolve(true));
+    socket.once('error', (error: NodeJS.ErrnoException) => resolve(error.code === 'ECONNREFUSED'));
   });
 
 const isRefusal = (field: string, detail?: RegExp) => (e: unknown) =>
   e instanceof ConfigurationError && e.field === field && (detail ? detail.test(e.detail) : e.detail === `not supported by gnutls: ${field}`);
 
-// gnutls-serv listens on every address: its own tests run only where that was allowed (support/peers/gnutls.ts).
-const anyAddress = process.env[ANY_ADDRESS] === '1' ? false : `gnutls-serv listens on every address; set ${ANY_ADDRESS}=1 to run it`;
+// gnutls-serv listens on every address: it runs in a network namespace of its own (root, unshare, ip), or on the host's
+// every address where that was allowed (support/peers/gnutls.ts). CI runs as root and must not pass by skipping.
+const requireAll = process.env.TLS_CONFORMANCE_REQUIRE_ALL === '1';
+const namespaces = process.getuid?.() === 0 && spawnSync('unshare', ['--net', '--pid', '--fork', '--kill-child', '--', 'ip', 'link', 'set', 'lo', 'up']).status === 0;
+const noNamespace = namespaces || requireAll ? false : 'needs a network namespace for gnutls-serv: root, unshare and ip';
+const noServer = namespaces || requireAll || process.env[ANY_ADDRESS] === '1' ? false : `${noNamespace}, or ${ANY_ADDRESS}=1`;
+
+/** The TCP sockets listening in this process's network namespace, as /proc/net/tcp{,6} write them ("0100007F:1F90"). */
+function listeningSockets(): Set<string> {
+  const rows = ['/proc/net/tcp', '/proc/net/tcp6'].flatMap((file) => (existsSync(file) ? readFileSync(file, 'utf8').split('\n').slice(1) : []));
+  return new Set(rows.map((row) => row.trim().split(/\s+/)).filter((fields) => fields[3] === '0A').map((fields) => fields[1]!));
+}
+
+/** 127.0.0.0/8 (little-endian hex: the last byte is 7F) or ::1. */
+const isLoopback = (socket: string): boolean => /^[0-9A-F]{6}7F:/.test(socket) || socket.startsWith('00000000000000000000000001000000:');
+
+/** This host's own addresses other than loopback (link-local IPv6 left out: it needs a scope to dial). */
+const hostAddresses = (): string[] =>
+  Object.values(networkInterfaces())
+    .flat()
+    .filter((a) => a !== undefined && !a.internal && !a.address.startsWith('fe80:'))
+    .map((a) => a!.address);
+
+/** The processes whose working directory is one of the harness's gnutls-serv directories: pid → directory. */
+function gnutlsProcesses(): Map<number, string> {
+  const found = new Map<number, string>();
+  const prefix = join(tmpdir(), 'tls-conformance-gnutls-');
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const cwd = readlinkSync(`/proc/${entry}/cwd`);
+      if (cwd.startsWith(prefix)) found.set(Number(entry), cwd.replace(/ \(deleted\)$/, ''));
+    } catch {
+      /* gone meanwhile */
+    }
+  }
+  return found;
+}
+
+/** One raw TCP connection: what `act` does once connected, and what the client saw until it closed. */
+function rawConnection(port: number, act: (socket: Socket) => void): Promise<{ localPort: number | null; events: string[] }> {
+  return new Promise((resolve) => {
+    const events: string[] = [];
+    let localPort: number | null = null;
+    const socket = connect({ host: '127.0.0.1', port, allowHalfOpen: true, noDelay: true });
+    const timer = setTimeout(() => (events.push('timeout'), socket.destroy()), 5000);
+    socket.once('connect', () => {
+      localPort = socket.localPort ?? null;
+      act(socket);
+    });
+    socket.on('data', () => (events.at(-1) === 'data' ? undefined : events.push('data')));
+    socket.on('end', () => (events.push('end'), socket.end()));
+    socket.on('error', (error: NodeJS.ErrnoException) => events.push(`error ${error.code}`));
+    socket.once('close', () => (clearTimeout(timer), resolve({ localPort, events })));
+  });
+}
+
+/** A TLS record header announcing a 512-byte ClientHello, and the first bytes of it. */
+const PARTIAL_HELLO = Buffer.from([0x16, 0x03, 0x01, 0x02, 0x00, 0x01, 0x00, 0x01, 0xfc, 0x03, 0x03]);
 
 describe('GnuTLS adapters', { skip }, () => {
   let serving: ServerSettings;
@@ -139,7 +200,7 @@ describe('GnuTLS adapters', { skip }, () => {
       }
     });
 
-    it('accepts those settings at the values that ask for nothing', { skip: anyAddress }, async () => {
+    it('accepts those settings at the values that ask for nothing', { skip: noServer }, async () => {
       const server = await gnutlsServer.start({ ...serving, as_written: false, do_handshake_on_connect: true, end_without_close_notify: false });
       try {
         const { outcome } = await attemptConnection(server, axiosClient, verifying);
@@ -184,7 +245,7 @@ describe('GnuTLS adapters', { skip }, () => {
       await assert.rejects(gnutlsPriority({ ciphers: 'ECDHE-RSA-AES128-GCM-SHA256' }, 'client'), isRefusal('ciphers', /not supported by gnutls: ciphers/));
     });
 
-    it('refuses what Python and the other adapters refuse: ssl_version as a string, a key that is not the certificate\'s, no key', { skip: anyAddress }, async () => {
+    it('refuses what Python and the other adapters refuse: ssl_version as a string, a key that is not the certificate\'s, no key', { skip: noServer }, async () => {
       await assert.rejects(gnutlsServer.start({ ...serving, ssl_version: '"ssl.PROTOCOL_TLSv1_2"' }), isRefusal('ssl_version', /is the string/));
       const mismatched = profileFiles('mismatched-key');
       await assert.rejects(gnutlsServer.start({ ...serving, certfile: mismatched.cert, keyfile: mismatched.key }), isRefusal('keyfile', /do not match/));
@@ -212,7 +273,7 @@ describe('GnuTLS adapters', { skip }, () => {
     });
   });
 
-  describe('gnutls server × axios client', { skip: anyAddress }, () => {
+  describe('gnutls server × axios client', { skip: noServer }, () => {
     it('listens on 127.0.0.1 and stops listening when closed', async () => {
       const server = await gnutlsServer.start(serving);
       assert.equal(server.host, '127.0.0.1');
@@ -398,7 +459,7 @@ describe('GnuTLS adapters', { skip }, () => {
     });
   });
 
-  describe('gnutls server × gnutls client', { skip: anyAddress }, () => {
+  describe('gnutls server × gnutls client', { skip: noServer }, () => {
     it('one-way: the request completes, both ends name the same suite', async () => {
       const server = await acquireServer(gnutlsServer, serving);
       const { outcome } = await attemptConnection(server, gnutlsClient, verifying);
@@ -428,6 +489,95 @@ describe('GnuTLS adapters', { skip }, () => {
       assert.equal(outcome.protocol, 'TLSv1.2');
       assert.equal(outcome.cipher, 'ECDHE-RSA-CHACHA20-POLY1305');
       assert.equal(outcome.evidence.server.cipher, 'ECDHE-RSA-CHACHA20-POLY1305');
+    });
+  });
+
+  describe('gnutls-serv in a network namespace of its own, behind a relay on 127.0.0.1', { skip: noNamespace }, () => {
+    it('listens on 127.0.0.1 only: nothing new listens on another address of the host, whose other addresses refuse', async () => {
+      const before = listeningSockets();
+      const server = await gnutlsServer.start(serving);
+      try {
+        const added = [...listeningSockets()].filter((socket) => !before.has(socket));
+        assert.ok(added.includes(`0100007F:${server.port.toString(16).toUpperCase().padStart(4, '0')}`), added.join(' '));
+        // Other test files may start servers meanwhile, on loopback: nothing may listen anywhere else (0.0.0.0, ::).
+        assert.deepEqual(added.filter((socket) => !isLoopback(socket)), []);
+        for (const address of hostAddresses()) assert.ok(await refusesToConnect(server.port, address), `${address}:${server.port} accepts`);
+        assert.equal((await attemptConnection(server, axiosClient, verifying)).outcome.connected, true);
+      } finally {
+        await server.close();
+      }
+    });
+
+    it('close() stops gnutls-serv, the relay and the namespace, and removes their directory', async () => {
+      const before = gnutlsProcesses();
+      const server = await gnutlsServer.start(serving);
+      const started = [...gnutlsProcesses()].filter(([pid]) => !before.has(pid));
+      const names = started.map(([pid]) => readFileSync(`/proc/${pid}/comm`, 'utf8').trim()).sort();
+      assert.deepEqual(names, ['gnutls-serv', 'node', 'unshare']);
+      const directory = started[0]![1];
+      await server.close();
+      assert.deepEqual(started.filter(([pid]) => existsSync(`/proc/${pid}`)), []);
+      assert.equal(existsSync(directory), false);
+      assert.ok(await refusesToConnect(server.port));
+    });
+
+    it('tells connections apart by the client\'s port: the relay says which port it dialled gnutls-serv from', async () => {
+      const server = await gnutlsServer.start(serving);
+      try {
+        // An older connection not observed yet (not TLS: gnutls-serv refuses it), then an attempt that must be given its own.
+        const older = await rawConnection(server.port, (socket) => socket.write('GET / HTTP/1.0\r\n\r\n'));
+        assert.deepEqual(older.events, ['data', 'end']);
+        const { outcome } = await attemptConnection(server, axiosClient, verifying);
+        assert.equal(outcome.verdict, 'connected', JSON.stringify(outcome.evidence));
+        assert.equal(outcome.evidence.server.handshakeCompleted, true);
+        assert.equal(outcome.evidence.server.rejection, null);
+        // A client that cannot tell its port is given the oldest connection not observed yet.
+        const unnamed = await rawConnection(server.port, (socket) => socket.write('GET / HTTP/1.0\r\n\r\n'));
+        assert.deepEqual(unnamed.events, ['data', 'end']);
+        assert.match((await server.observe(null)).rejection!.message, /An unexpected TLS packet was received/);
+      } finally {
+        await server.close();
+      }
+    });
+
+    it('passes ends and resets through as they came, both ways', async () => {
+      const server = await gnutlsServer.start(serving);
+      try {
+        // The client ends its side: gnutls-serv reads the end, sends its alert and closes, and the client reads an end.
+        const ended = await rawConnection(server.port, (socket) => setTimeout(() => socket.end(), 20));
+        assert.deepEqual(ended.events, ['data', 'end']);
+        assert.match((await server.observe(ended.localPort)).errors[0]!.message, /The TLS connection was non-properly terminated/);
+        // The client resets: gnutls-serv's read fails (ECONNRESET), not an end.
+        const reset = await rawConnection(server.port, (socket) => {
+          socket.write(PARTIAL_HELLO);
+          setTimeout(() => socket.resetAndDestroy(), 20);
+        });
+        assert.match((await server.observe(reset.localPort)).errors[0]!.message, /Error in the pull function/);
+        // gnutls-serv closes with a megabyte it never read: the kernel resets the connection, and the client sees a reset.
+        const flooded = await rawConnection(server.port, (socket) => socket.write(Buffer.alloc(1 << 20, 0x41)));
+        assert.ok(flooded.events.some((event) => /^error (ECONNRESET|EPIPE)$/.test(event)), flooded.events.join(', '));
+        assert.match((await server.observe(flooded.localPort)).rejection!.message, /An unexpected TLS packet was received/);
+      } finally {
+        await server.close();
+      }
+    });
+
+    it('detect(): not root, it says what is needed, unless the user allows every address', () => {
+      const detect = (env: NodeJS.ProcessEnv): unknown => {
+        const script = `require('./support/peers/gnutls').gnutlsServer.detect().then((a) => process.stdout.write(JSON.stringify(a)))`;
+        const run = spawnSync('setpriv', ['--reuid=65534', '--regid=65534', '--clear-groups', '--', process.execPath, '--require', 'ts-node/register/transpile-only', '-e', script], {
+          cwd: join(__dirname, '..'),
+          env: { ...process.env, HOME: tmpdir(), [ANY_ADDRESS]: undefined, ...env },
+          encoding: 'utf8',
+        });
+        assert.equal(run.status, 0, run.stderr);
+        return JSON.parse(run.stdout);
+      };
+      const unavailable = detect({}) as { available: boolean; hint: string };
+      assert.equal(unavailable.available, false);
+      assert.match(unavailable.hint, /network namespace of its own, which needs root, unshare \(util-linux\) and ip \(iproute2\): not running as root/);
+      assert.match(unavailable.hint, new RegExp(`set ${ANY_ADDRESS}=1`));
+      assert.deepEqual(Object.keys(detect({ [ANY_ADDRESS]: '1' }) as object).sort(), ['available', 'version']);
     });
   });
 

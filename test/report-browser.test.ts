@@ -4,12 +4,14 @@
  * a filter works, a detail view opens; a screenshot is saved in reports/.
  */
 import assert from 'node:assert/strict';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { performance } from 'node:perf_hooks';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { spawnSync } from 'node:child_process';
 import { after, describe, it } from 'node:test';
 import { chromium } from 'playwright-core';
+import { matrixOfRows, writeMatrix, type Matrix, type MatrixRow } from '../support/report/matrix';
 
 const ROOT = resolve(__dirname, '..');
 const CHROMIUM = process.env.TLS_CONFORMANCE_CHROMIUM ?? '/usr/bin/chromium';
@@ -79,6 +81,64 @@ describe('the combination grid in a browser', { skip }, () => {
       assert.match(text, /evidence \(both ends\)/);
       mkdirSync(join(ROOT, 'reports'), { recursive: true });
       await page.screenshot({ path: join(ROOT, 'reports', 'index.png') });
+    } finally {
+      await browser.close();
+    }
+  });
+
+  it('stays usable at the size of the whole grid: opens and filters in ≤ 2 s, and grows with the number of cells, no faster', async () => {
+    // One real run gives the cells' shape (evidence of both ends, checks); the grid of every rule on 8 servers × 8
+    // clients is then built from them: ~165 combinations × 64 pairs.
+    const reports = join(scratch, 'small');
+    assert.equal(conformance(['--rule', 'mutual.server-requires-client-cert', '--rule', 'one-way.client-verifies-server', '--servers', 'node', '--clients', 'axios', '--reports', reports]), 0);
+    const small = JSON.parse(readFileSync(join(reports, 'matrix.json'), 'utf8')) as Matrix;
+    const servers = ['node', 'python-eventlet', 'python-context', 'openssl', 'nginx', 'apache', 'go', 'gnutls'];
+    const clients = ['axios', 'requests', 'python-context', 'openssl', 'curl', 'go', 'gnutls', 'chromium'];
+    const grid = (combinations: number): Matrix => {
+      const rows: MatrixRow[] = [];
+      for (let c = 0; c < combinations; c++) {
+        const template = small.rows[c % small.rows.length]!;
+        const location = `features/scale.feature:${c + 1}`;
+        for (const server of servers) for (const client of clients) rows.push({ ...template, location, scenario: `${template.scenario} #${c}`, server: { ...template.server, implementation: server }, client: { ...template.client, implementation: client } });
+      }
+      return matrixOfRows(rows, { servers: servers.map((name) => ({ name, version: 'x' })), clients: clients.map((name) => ({ name, version: 'x' })), missing: [] }, []);
+    };
+    const sizes = (combinations: number): { json: number; html: number; dir: string } => {
+      const dir = join(scratch, `scale-${combinations}`);
+      writeMatrix(dir, grid(combinations));
+      return { json: statSync(join(dir, 'matrix.json')).size, html: statSync(join(dir, 'index.html')).size, dir };
+    };
+    const half = sizes(85);
+    const whole = sizes(170);
+    // Twice the cells: at most a little more than twice the bytes (a fixed part, the page's script and style, is shared).
+    assert.ok(whole.json / half.json <= 2.05, `matrix.json ${half.json} → ${whole.json} bytes`);
+    assert.ok(whole.html / half.html <= 2.05, `index.html ${half.html} → ${whole.html} bytes`);
+
+    const browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'] });
+    try {
+      const page = await browser.newPage({ viewport: { width: 1500, height: 950 } });
+      const opened = performance.now();
+      await page.goto(`file://${join(whole.dir, 'index.html')}`, { waitUntil: 'load' });
+      await page.waitForFunction(() => /cells shown/.test(document.getElementById('f-count')?.textContent ?? ''));
+      const openMs = performance.now() - opened;
+      assert.equal(await page.locator('td.cell[id]').count(), 170 * 64);
+      const filters: [string, string][] = [['#f-verdict', 'violated'], ['#f-impl', 'client:chromium'], ['#f-rule', 'one-way.client-verifies-server'], ['#f-verdict', ''], ['#f-impl', ''], ['#f-rule', '']];
+      const filterMs: number[] = [];
+      for (const [select, value] of filters) {
+        const before = await page.locator('#f-count').textContent();
+        const started = performance.now();
+        await page.selectOption(select, value);
+        await page.waitForFunction((was) => document.getElementById('f-count')!.textContent !== was || true, before);
+        filterMs.push(performance.now() - started);
+      }
+      const started = performance.now();
+      await page.locator('td.cell[id]').nth(5000).click();
+      await page.locator('#detail').waitFor({ state: 'visible' });
+      const detailMs = performance.now() - started;
+      console.log(`# grid of ${170 * 64} cells: index.html ${(whole.html / 1e6).toFixed(1)} MB, matrix.json ${(whole.json / 1e6).toFixed(1)} MB; opened in ${openMs.toFixed(0)} ms; filters ${filterMs.map((m) => m.toFixed(0)).join(', ')} ms; a cell's detail ${detailMs.toFixed(0)} ms`);
+      assert.ok(openMs <= 2000, `opened in ${openMs.toFixed(0)} ms`);
+      for (const took of filterMs) assert.ok(took <= 2000, `a filter answered in ${took.toFixed(0)} ms`);
+      assert.ok(detailMs <= 2000, `a detail opened in ${detailMs.toFixed(0)} ms`);
     } finally {
       await browser.close();
     }

@@ -1,6 +1,6 @@
 /**
  * GnuTLS's own programs (Debian's gnutls-bin), configured from the documents'
- * vocabulary. Not in the grid yet (registry.ts does not name them).
+ * vocabulary.
  *
  * Server `gnutls`: `gnutls-serv --http` (it answers every GET with a status
  * page, HTTP/1.0, and closes), one long-lived program per settings like
@@ -17,11 +17,33 @@
  * - alpn_protocols → --alpn for each, with --alpn-fatal: no protocol in
  *   common is a fatal no_application_protocol alert, as RFC 7301 says (a
  *   client that offers none is still served).
- * gnutls-serv has no option to choose its address: it listens on every
- * interface (0.0.0.0 and ::) of a port the harness picked as free on
- * 127.0.0.1; the harness only ever dials 127.0.0.1. It writes nothing per
- * request, so it runs with `-d 5` (record-level debug): "Sent Packet ...
- * Application Data" after the handshake is the answer going out.
+ * It writes nothing per request, so it runs with `-d 5` (record-level
+ * debug): "Sent Packet ... Application Data" after the handshake is the
+ * answer going out.
+ *
+ * Where it runs: gnutls-serv has no option to choose its address; it listens
+ * on every address it has (0.0.0.0 and ::). So it runs in a network namespace
+ * of its own, where its every address is that namespace's loopback only:
+ * `unshare --net --pid --fork --kill-child node -e RELAY` (root needed). The
+ * relay (see RELAY) is the namespace's first process: it brings `lo` up,
+ * starts gnutls-serv on port 4433 inside, and is handed over its IPC channel
+ * a socket the harness opened listening on 127.0.0.1:<free port> in the
+ * host's namespace (a socket keeps the namespace it was made in). It accepts
+ * the harness's connections there and relays each to gnutls-serv inside, in
+ * one Node process: bytes as they come (TCP_NODELAY both ways), an end as an
+ * end, a reset as a reset (resetAndDestroy); when gnutls-serv is gone, the
+ * socket is closed and a connection is refused. gnutls-serv names each
+ * connection by the relay's port ("* Accepted connection from IPv4 127.0.0.1
+ * port N"), so the relay tells the harness, per connection, [client's port,
+ * its own port inside] as soon as it has dialled gnutls-serv: an observation
+ * by the client's port is still exact. The relay adds ~0.4 ms to an attempt and
+ * ~60 ms to a server's start. Stopping it signals its process group (the
+ * relay, gnutls-serv; unshare passes no signal on); when the relay exits,
+ * everything in its PID namespace is killed with it, and it exits when the
+ * harness goes away (its IPC channel closes). Without root or unshare (and
+ * ip, from iproute2) detect() says so, and the server is unavailable unless
+ * TLS_CONFORMANCE_GNUTLS_ANY_ADDRESS=1 lets gnutls-serv listen on every
+ * address of the host, on a port the harness picked as free on 127.0.0.1.
  *
  * Client `gnutls`: `gnutls-cli`, one process per attempt, dialling 127.0.0.1
  * with --sni-hostname/--verify-hostname from server_hostname (--disable-sni
@@ -734,24 +756,30 @@ async function startInNamespace(settings: ServerSettings, priority: string | nul
     else if (message === 'accepting') accepting = true;
     output.notify();
   });
-  child.on('error', () => output.notify());
+  let failure: Error | undefined;
+  child.on('error', (error) => {
+    failure = error;
+    output.notify();
+  });
   const exited = (): boolean => child.exitCode !== null || child.signalCode !== null;
   const closed = new Promise<void>((resolve) => child.once('close', () => resolve()));
   child.once('exit', () => output.notify());
   const stop = async (): Promise<void> => {
     listener.close();
-    await stopProcess(child);
+    // A process that never started (no pid) will not exit either.
+    if (child.pid !== undefined) await stopProcess(child);
     rmSync(directory, { recursive: true, force: true });
   };
   // Once the relay holds the socket, the harness's copy is closed: only the relay accepts on it.
   child.send('listen', listener, () => listener.close());
 
   const ready = (text: string): boolean => LISTENING(INNER_PORT).test(text) && accepting;
-  await output.waitFor((text) => ready(text) || NOT_BOUND.test(text) || exited(), 10_000);
+  await output.waitFor((text) => ready(text) || NOT_BOUND.test(text) || exited() || failure !== undefined, 10_000);
   if (!ready(output.peek())) {
     if (exited()) await closed;
     const text = output.peek();
     await stop();
+    if (failure) throw new Error(`unshare: ${failure.message}`);
     if (relaySaid.trim()) throw new Error(`gnutls-serv's network namespace: ${relaySaid.trim()}`);
     throw serverRefusal(text || 'gnutls-serv did not start within 10 s', settings);
   }

@@ -55,11 +55,21 @@ export function gridHtml(matrix: Matrix, changes: ReadonlyMap<MatrixRow, string>
     groups.set(group, combos);
   }
   let cellId = 0;
+  // What a row's cells share (scenario, rules, settings) is written once per row, not once per cell.
+  const rowInfo: Record<string, unknown>[] = [];
   const sections: string[] = [];
   for (const [group, combos] of groups) {
     const body: string[] = [];
     for (const [location, rows] of combos) {
       const first = rows[0]!;
+      const rowIndex = rowInfo.length;
+      rowInfo.push({
+        scenario: first.scenario,
+        location: first.location,
+        rules: first.rules.map((r) => ({ id: r, title: findRule(r)?.title ?? '', source: findRule(r)?.source ?? '' })),
+        serverSettings: first.server.settings,
+        clientSettings: first.client.settings,
+      });
       const ruleLinks = first.rules.map((id) => `<a href="../${RULES_DOC}#${html(id)}" title="${html(findRule(id)?.title ?? '')} (${html(findRule(id)?.source ?? '')})">${html(id)}</a>`).join(' ');
       const cells = pairs.map((pair) => {
         const row = rows.find((r) => `${r.server.implementation} × ${r.client.implementation}` === pair);
@@ -71,15 +81,14 @@ export function gridHtml(matrix: Matrix, changes: ReadonlyMap<MatrixRow, string>
         const changed = changes.get(row);
         details[id] = {
           pair,
-          scenario: row.scenario,
-          location: row.location,
-          rules: row.rules.map((r) => ({ id: r, title: findRule(r)?.title ?? '', source: findRule(r)?.source ?? '' })),
+          row: rowIndex,
           verdict: row.verdict,
           expected: row.expected,
           actual: row.actual,
-          checks: row.checks,
-          server: row.server,
-          client: row.client,
+          // The checks' words, verdicts and deviations (their expectations as data are in matrix.json).
+          checks: row.checks.map((c) => ({ expected: c.expected, verdict: c.verdict, ...(c.actual ? { actual: c.actual } : {}), ...(c.deviation ? { deviation: c.deviation } : {}) })),
+          server: { implementation: row.server.implementation, version: row.server.version },
+          client: { implementation: row.client.implementation, version: row.client.version },
           outcome: row.outcome,
           certificates: row.certificates,
           evidence: row.evidence
@@ -120,6 +129,7 @@ export function gridHtml(matrix: Matrix, changes: ReadonlyMap<MatrixRow, string>
 body{font:13px/1.4 system-ui,sans-serif;margin:0;color:#1b1b1b}
 header{padding:12px 16px;background:#f4f6f8;border-bottom:1px solid #ccd;position:sticky;top:0;z-index:2}
 h1{font-size:18px;margin:0 0 4px}h2{font-size:15px;margin:16px 16px 6px}
+section.group{content-visibility:auto;contain-intrinsic-size:auto 900px}
 .filters label{margin-right:12px}select{font:inherit}
 .scroll{overflow-x:auto;margin:0 16px}
 table.grid{border-collapse:collapse}
@@ -156,10 +166,12 @@ th.combo details{margin-top:2px}th.combo summary{cursor:pointer;color:#445;font-
 ${sections.join('\n')}
 </main>
 <aside id="detail" hidden aria-label="cell detail"><button id="close-detail">close</button><div id="detail-body"></div></aside>
-<script id="cells" type="application/json">${JSON.stringify(details).replace(/</g, '\\u003c')}</script>
+<script id="cells" type="application/json">${JSON.stringify({ rows: rowInfo, cells: details }).replace(/</g, '\\u003c')}</script>
 <script>
 (function () {
-  var cells = JSON.parse(document.getElementById('cells').textContent);
+  // Every cell's detail, read the first time one is asked for: opening the page does not wait for it.
+  var data = null;
+  function detailOf(id) { data = data || JSON.parse(document.getElementById('cells').textContent); var d = data.cells[id]; return d && { cell: d, row: data.rows[d.row] }; }
   var fRule = document.getElementById('f-rule'), fImpl = document.getElementById('f-impl'), fVerdict = document.getElementById('f-verdict');
   function esc(t) { return String(t == null ? '' : t).replace(/[&<>"']/g, function (c) { return '&#' + c.charCodeAt(0) + ';'; }); }
   function apply() {
@@ -188,17 +200,18 @@ ${sections.join('\n')}
     document.getElementById('f-count').textContent = shown + ' cells shown';
   }
   function show(id) {
-    var d = cells[id]; if (!d) return;
+    var found = detailOf(id); if (!found) return;
+    var d = found.cell, r = found.row;
     var o = d.outcome || {};
     var rows = [
-      ['pair', d.pair], ['scenario', d.scenario + ' (' + d.location + ')'],
-      ['rules', d.rules.map(function (r) { return r.id + ': ' + r.title + ' [' + r.source + ']'; }).join('\\n')],
+      ['pair', d.pair], ['scenario', r.scenario + ' (' + r.location + ')'],
+      ['rules', r.rules.map(function (rule) { return rule.id + ': ' + rule.title + ' [' + rule.source + ']'; }).join('\\n')],
       ['verdict', d.verdict + (d.changed ? ' (changed: ' + d.changed + ')' : '')], ['expected', d.expected], ['actual', d.actual],
       ['deviation', (d.checks || []).filter(function (c) { return c.deviation; }).map(function (c) { return c.deviation.id + ': ' + c.deviation.reason; }).filter(function (t, i, all) { return all.indexOf(t) === i; }).join('\\n')],
       ['negotiated', [o.protocol, o.cipher, o.keyExchange, o.alpn ? 'ALPN ' + o.alpn : ''].filter(Boolean).join(' · ')],
       ['ended by / reason / phase / alert', o.connected ? 'connected' : [o.endedBy, o.reason, o.phase, o.alert ? o.alert.code + ' ' + o.alert.name + ' from the ' + o.alert.sentBy : 'no alert'].join(' / ')],
-      ['server', d.server.implementation + ' (' + d.server.version + ')\\n' + JSON.stringify(d.server.settings)],
-      ['client', d.client.implementation + ' (' + d.client.version + ')\\n' + JSON.stringify(d.client.settings)],
+      ['server', d.server.implementation + ' (' + d.server.version + ')\\n' + JSON.stringify(r.serverSettings)],
+      ['client', d.client.implementation + ' (' + d.client.version + ')\\n' + JSON.stringify(r.clientSettings)],
       ['certificates presented', JSON.stringify(d.certificates, null, 1)],
       ['evidence (both ends)', JSON.stringify(d.evidence, null, 1)],
       ['observer', d.observer ? JSON.stringify(d.observer, null, 1) : ''],
@@ -209,10 +222,10 @@ ${sections.join('\n')}
     }).join('') + '</dl>';
     document.getElementById('detail').hidden = false;
   }
-  document.querySelectorAll('td.cell[id]').forEach(function (td) {
-    td.addEventListener('click', function () { show(td.id); });
-    td.addEventListener('keydown', function (e) { if (e.key === 'Enter') show(td.id); });
-  });
+  // One listener for every cell.
+  function cellOf(e) { var td = e.target.closest && e.target.closest('td.cell[id]'); return td; }
+  document.querySelector('main').addEventListener('click', function (e) { var td = cellOf(e); if (td) show(td.id); });
+  document.querySelector('main').addEventListener('keydown', function (e) { var td = cellOf(e); if (td && e.key === 'Enter') show(td.id); });
   document.getElementById('close-detail').addEventListener('click', function () { document.getElementById('detail').hidden = true; });
   [fRule, fImpl, fVerdict].forEach(function (s) { s.addEventListener('change', apply); });
   apply();

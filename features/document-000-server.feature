@@ -19,6 +19,7 @@ Feature: Document 000's server, as written and as deployed
 
   Rule: Run as written, the server completes handshakes but never answers a request
 
+    # Document 000's own client, by name: requests.request is an implementation, not a setting another client could declare.
     @rule:seed.server-as-written @client:requests
     Scenario: document 000's server as written, and document 000's client
       Given a server with certfile and keyfile from the localhost certificate
@@ -29,6 +30,7 @@ Feature: Document 000's server, as written and as deployed
       When the client connects
       Then the client times out waiting for the answer
 
+    # Document 000's own client, by name: requests.request is an implementation, not a setting another client could declare.
     @rule:seed.server-as-written @client:requests
     Scenario: document 000's server as written is stopped by a TCP connection that closes at once
       Given a server with certfile and keyfile from the localhost certificate
@@ -39,9 +41,10 @@ Feature: Document 000's server, as written and as deployed
       And the client connects
       Then nothing accepts the connection any more
 
-    @rule:seed.server-as-written @server:python-eventlet
+    @rule:seed.server-as-written
     Scenario: the same server monkey-patched, as eventlet deployments run it, serves
       Given a server with certfile and keyfile from the localhost certificate
+      And the server wraps its socket with ssl.wrap_socket
       And the server has ssl_version ssl.PROTOCOL_TLSv1_2
       And the client has verify from the server-ca certificate
       When the client connects

@@ -9,6 +9,7 @@ Feature: TLS terminated by nginx or Apache
 
   Rule: The same rules hold when nginx or Apache terminates TLS
 
+    # Said of nginx and Apache by name (document 001): the same rules already run on every server elsewhere.
     @rule:termination.proxy @server:nginx @server:apache
     Scenario Outline: a terminating server with cert_reqs <cert_reqs> and a client presenting <client certificate>
       Given a server with certfile and keyfile from the localhost certificate
@@ -26,6 +27,7 @@ Feature: TLS terminated by nginx or Apache
         | CERT_REQUIRED | no certificate                           | the server rejects the client: certificate_required |
         | CERT_REQUIRED | the client-from-unrelated-ca certificate | the server rejects the client: unknown_ca           |
 
+    # Said of nginx and Apache by name (document 001): the same rules already run on every server elsewhere.
     @rule:termination.proxy @server:nginx @server:apache
     Scenario: a terminating server whose certificate the client's verify did not issue
       Given a server with certfile and keyfile from the untrusted-root certificate

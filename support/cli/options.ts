@@ -1,4 +1,5 @@
 /** The command line of `npm run conformance`, checked before anything runs. */
+import { availableParallelism } from 'node:os';
 import { HarnessInputError } from '../errors';
 import { CLIENTS, SERVERS } from '../peers/registry';
 import { findRule } from '../rules';
@@ -50,7 +51,8 @@ Options:
                      every chosen server is run against every chosen client
   --require-all      a chosen implementation that is missing here is an error (exit 2), not skipped
                      (also when TLS_CONFORMANCE_REQUIRE_ALL=1, as CI sets it)
-  --parallel <n>     run scenarios in n worker processes
+  --parallel <n>     run scenarios in n worker processes (default: the whole catalog runs in one
+                     worker per core, up to 4; a run narrowed by --rule, --tags, --name or paths in one)
   --reports <dir>    where reports go (default reports/)
   --compare <file>   an earlier matrix.json: mark the cells whose outcome changed since
                      (verdict, who ended it, reason, phase, alert, protocol, cipher, ALPN; not message text)
@@ -126,7 +128,9 @@ export function parseOptions(argv: readonly string[]): Options {
   for (const id of rules) {
     if (!findRule(id)) throw new HarnessInputError(`--rule ${id}: no rule with that id in the rule index (support/rules.ts)`);
   }
-  const parallel = Number(values.get('--parallel') ?? '0');
+  // The whole catalog keeps every core busy (each worker has its own peers and servers); a narrowed run is too small to pay for the workers' start.
+  const whole = rules.length === 0 && !values.has('--tags') && !values.has('--name') && paths.length === 0 && deploymentList.length === 0;
+  const parallel = Number(values.get('--parallel') ?? (whole ? String(defaultWorkers()) : '0'));
   if (!Number.isInteger(parallel) || parallel < 0) throw new HarnessInputError(`--parallel ${values.get('--parallel')}: expected a whole number`);
   const list = (flag: string, known: Readonly<Record<string, unknown>>): string[] => {
     const given = values.get(flag);
@@ -189,4 +193,10 @@ export function tagExpression(options: Options): string {
   if (options.tags) parts.push(`(${options.tags})`);
   if (options.rules.length) parts.push(`(${options.rules.map((id) => `@rule:${id}`).join(' or ')})`);
   return parts.join(' and ');
+}
+
+/** One worker per core, up to 4; none (scenarios in this process) on one core. */
+function defaultWorkers(): number {
+  const cores = availableParallelism();
+  return cores >= 2 ? Math.min(cores, 4) : 0;
 }

@@ -31,13 +31,14 @@
  * host's namespace (a socket keeps the namespace it was made in). It accepts
  * the harness's connections there and relays each to gnutls-serv inside, in
  * one Node process: bytes as they come (TCP_NODELAY both ways), an end as an
- * end, a reset as a reset (resetAndDestroy); when gnutls-serv is gone, the
- * socket is closed and a connection is refused. gnutls-serv names each
- * connection by the relay's port ("* Accepted connection from IPv4 127.0.0.1
- * port N"), so the relay tells the harness, per connection, [client's port,
- * its own port inside] as soon as it has dialled gnutls-serv: an observation
- * by the client's port is still exact. The relay adds ~0.4 ms to an attempt and
- * ~60 ms to a server's start. Stopping it signals its process group (the
+ * end, a reset as a reset (resetAndDestroy, after the bytes before it); when
+ * gnutls-serv is gone, the socket is closed and a connection is refused.
+ * gnutls-serv names each connection by the relay's port ("* Accepted
+ * connection from IPv4 127.0.0.1 port N"), so the relay tells the harness,
+ * per connection, [client's port, its own port inside] as soon as it has
+ * dialled gnutls-serv: an observation by the client's port is still exact.
+ * The relay adds ~0.4 ms to an attempt and ~60 ms to a server's start.
+ * Stopping it signals its process group (the
  * relay, gnutls-serv; unshare passes no signal on); when the relay exits,
  * everything in its PID namespace is killed with it, and it exits when the
  * harness goes away (its IPC channel closes). Without root or unshare (and
@@ -570,12 +571,22 @@ const INNER_PORT = 4433;
  * were written), and is sent, over its IPC channel, the listening socket the
  * harness opened on 127.0.0.1 in the host's namespace. Each connection it
  * accepts there is relayed to 127.0.0.1:<inner port> in the namespace, byte
- * for byte, no delay either way; an end passes on as an end, a reset as a
- * reset. Once its connection to gnutls-serv is made, it tells the harness
+ * for byte, in the same turn of the event loop (no timer, no Nagle); an end
+ * passes on as an end, a reset as a reset, each after the bytes that came
+ * before it. Once its connection to gnutls-serv is made, it tells the harness
  * [client's port, the port it dialled from]: gnutls-serv names connections by
- * the latter. It exits when gnutls-serv exits, when the harness goes away (the
- * channel closes) and on SIGTERM or SIGINT; everything else in the namespace
- * dies with it. It writes nothing on stdout, which is gnutls-serv's.
+ * the latter. When gnutls-serv exits, it stops accepting (a connection is
+ * refused), lets the open connections pass on what gnutls-serv's end did to
+ * them, and exits; it exits too when the harness goes away (the channel
+ * closes) and on SIGTERM or SIGINT; everything else in the namespace dies with
+ * it. It writes nothing on stdout, which is gnutls-serv's.
+ *
+ * What it cannot pass on exactly: a write to gnutls-serv that fails on
+ * gnutls-serv's reset loses, in Node, what gnutls-serv sent just before (an
+ * alert, its end), unread. Writes wait for the poll phase's reads, which
+ * mostly avoids it; a client still sending a large body when gnutls-serv
+ * gives up may see a reset where, connected directly, it would have read the
+ * alert and an end.
  */
 const RELAY = String.raw`'use strict';
 const { execFileSync, spawn } = require('node:child_process');
@@ -583,8 +594,18 @@ const net = require('node:net');
 const port = Number(process.argv[1]);
 const [command, ...args] = process.argv.slice(2);
 const quit = (code) => process.exit(code);
-process.on('SIGTERM', () => quit(0));
-process.on('SIGINT', () => quit(0));
+const connections = new Set();
+let listener = null;
+let leaving = null;
+// gnutls-serv is gone: no new connection (one is refused), and each open one is left to pass on what gnutls-serv's
+// end did to it (an end, a reset) before the relay exits.
+const leave = (code) => {
+  if (leaving !== null) return;
+  leaving = code;
+  if (listener) listener.close();
+  if (connections.size === 0) quit(code);
+  setTimeout(() => quit(code), 1000);
+};
 process.on('disconnect', () => quit(0));
 try {
   execFileSync('ip', ['link', 'set', 'lo', 'up'], { stdio: ['ignore', 'ignore', 'pipe'] });
@@ -597,19 +618,49 @@ server.on('error', (error) => {
   process.stderr.write(command + ': ' + error.message + '\n');
   quit(1);
 });
-server.on('exit', (code) => quit(code ?? 1));
+server.on('exit', (code) => leave(code ?? 1));
+for (const signal of ['SIGTERM', 'SIGINT']) {
+  process.on(signal, () => {
+    server.kill(signal);
+    setTimeout(() => quit(0), 500);
+  });
+}
 const send = (message) => {
   if (process.connected) process.send(message);
 };
+// Bytes are written on in the same turn of the event loop, once what is readable on every socket has been read: a peer's
+// bytes and end that came before its reset are read before a write to it can fail on that reset (and lose them).
 const pass = (from, to) => {
-  from.on('data', (chunk) => {
-    if (!to.write(chunk)) {
+  let waiting = [];
+  const flush = () => {
+    const chunks = waiting;
+    waiting = [];
+    if (to.destroyed) return;
+    for (const chunk of chunks) to.write(chunk);
+    if (to.writableNeedDrain) {
       from.pause();
       to.once('drain', () => from.resume());
     }
+    if (from.readableEnded) to.end();
+  };
+  from.on('data', (chunk) => {
+    if (waiting.push(chunk) === 1) setImmediate(flush);
   });
-  from.on('end', () => to.end());
+  from.on('end', () => {
+    if (waiting.length === 0) to.end();
+  });
 };
+// A reset passed on after what came before it, as TCP delivers them: the bytes, and the end when there was one (after
+// the bytes pass is about to write, too: its turn comes first).
+const resetAfterFlush = (socket) =>
+  setImmediate(() => {
+    if (socket.destroyed) return;
+    const reset = () => socket.resetAndDestroy();
+    setTimeout(reset, 1000).unref();
+    if (socket.writableFinished) reset();
+    else if (socket.writableEnded) socket.once('finish', reset);
+    else socket.write(Buffer.alloc(0), reset);
+  });
 const relay = (client) => {
   client.allowHalfOpen = true;
   client.setNoDelay(true);
@@ -620,16 +671,26 @@ const relay = (client) => {
     reached = true;
     send([from, upstream.localPort]);
   });
+  connections.add(client);
+  let open = 2;
+  const closed = () => {
+    if (--open > 0) return;
+    connections.delete(client);
+    if (leaving !== null && connections.size === 0) quit(leaving);
+  };
+  client.once('close', closed);
+  upstream.once('close', closed);
   pass(client, upstream);
   pass(upstream, client);
-  client.on('error', () => upstream.resetAndDestroy());
+  client.on('error', () => resetAfterFlush(upstream));
   upstream.on('error', () => {
     if (!reached) send([from, null]);
-    client.resetAndDestroy();
+    resetAfterFlush(client);
   });
 };
-process.on('message', (message, listener) => {
-  if (message !== 'listen' || !listener) return;
+process.on('message', (message, handle) => {
+  if (message !== 'listen' || !handle) return;
+  listener = handle;
   listener.allowHalfOpen = true;
   listener.on('connection', relay);
   send('accepting');

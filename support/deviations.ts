@@ -22,10 +22,10 @@ export const DEVIATIONS_FILE = join(PROJECT_ROOT, 'features', 'deviations.json')
 export interface Deviation {
   readonly id: string;
   readonly rules: readonly string[];
-  /** Server implementation, or "*". */
-  readonly server: string;
-  /** Client implementation, or "*". */
-  readonly client: string;
+  /** Server implementation, a list of them, or "*". */
+  readonly server: string | readonly string[];
+  /** Client implementation, a list of them, or "*". */
+  readonly client: string | readonly string[];
   /** The expectations it replaces: patterns over their fields (check, verdict, reason, phase...). */
   readonly instead_of: readonly ExpectationPattern[];
   /** What happens instead: each named outcome field must equal one of the values. */
@@ -51,10 +51,14 @@ export function validateDeviations(raw: unknown): Deviation[] {
     const rules = entry.rules;
     if (!Array.isArray(rules) || rules.length === 0) throw new HarnessInputError(`${at}: field "rules" must list rule ids`);
     for (const rule of rules) if (!findRule(String(rule))) throw new HarnessInputError(`${at}: field "rules": unknown rule id ${JSON.stringify(rule)}`);
-    const server = text('server');
-    const client = text('client');
-    if (server !== '*' && !SERVERS[server]) throw new HarnessInputError(`${at}: field "server": unknown implementation ${JSON.stringify(server)}`);
-    if (client !== '*' && !CLIENTS[client]) throw new HarnessInputError(`${at}: field "client": unknown implementation ${JSON.stringify(client)}`);
+    const implementations = (field: 'server' | 'client', known: Readonly<Record<string, unknown>>): void => {
+      const given = entry[field];
+      const names = Array.isArray(given) ? given : [given];
+      if (names.length === 0 || names.some((name) => typeof name !== 'string' || name === '')) throw new HarnessInputError(`${at}: field "${field}" must be "*", an implementation or a list of them`);
+      for (const name of names) if (name !== '*' && !known[name]) throw new HarnessInputError(`${at}: field "${field}": unknown implementation ${JSON.stringify(name)}`);
+    };
+    implementations('server', SERVERS);
+    implementations('client', CLIENTS);
     const insteadOf = Array.isArray(entry.instead_of) ? entry.instead_of : [entry.instead_of];
     if (insteadOf.length === 0) throw new HarnessInputError(`${at}: field "instead_of" must name at least one expectation`);
     insteadOf.forEach((pattern: Record<string, unknown>, n) => {
@@ -93,6 +97,11 @@ export function deviations(): readonly Deviation[] {
   return loaded;
 }
 
+/** Whether a deviation's "server" or "client" field names this implementation. */
+export function names(field: string | readonly string[], implementation: string): boolean {
+  return typeof field === 'string' ? field === '*' || field === implementation : field.includes(implementation);
+}
+
 /** Whether the deviation is about this expectation, under these rules (whatever the pair). */
 export function deviationReplaces(deviation: Deviation, ruleIds: readonly string[], expectation: Expectation): boolean {
   return deviation.rules.some((rule) => ruleIds.includes(rule)) && deviation.instead_of.some((pattern) => matchesExpectation(pattern, expectation));
@@ -101,7 +110,7 @@ export function deviationReplaces(deviation: Deviation, ruleIds: readonly string
 /** The deviations listed for this expectation of this pair under these rules. */
 export function findDeviations(ruleIds: readonly string[], server: string, client: string, expectation: Expectation): Deviation[] {
   return deviations().filter(
-    (d) => (d.server === '*' || d.server === server) && (d.client === '*' || d.client === client) && deviationReplaces(d, ruleIds, expectation),
+    (d) => names(d.server, server) && names(d.client, client) && deviationReplaces(d, ruleIds, expectation),
   );
 }
 
@@ -121,10 +130,9 @@ export function unmatchedDeviations(
 ): Deviation[] {
   const all = [...checks];
   return deviations().filter((d) => {
-    if (d.server !== '*' && !run.servers.includes(d.server)) return false;
-    if (d.client !== '*' && !run.clients.includes(d.client)) return false;
+    if (!run.servers.some((s) => names(d.server, s)) || !run.clients.some((c) => names(d.client, c))) return false;
     if (!d.rules.some((rule) => run.rules.includes(rule))) return false;
-    return !all.some((c) => c.expectation && (d.server === '*' || d.server === c.server) && (d.client === '*' || d.client === c.client) && deviationReplaces(d, c.rules, c.expectation));
+    return !all.some((c) => c.expectation && names(d.server, c.server) && names(d.client, c.client) && deviationReplaces(d, c.rules, c.expectation));
   });
 }
 

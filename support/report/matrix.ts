@@ -123,7 +123,7 @@ export function matrixOfRows(rows: readonly MatrixRow[], implementations: Matrix
   const count = (predicate: (row: MatrixRow) => boolean): number => rows.filter(predicate).length;
   const checks = rows.flatMap((row) => row.checks.map((check) => ({ rules: row.rules, server: row.server.implementation, client: row.client.implementation, expectation: check.expectation })));
   const run = { servers: implementations.servers.map((s) => s.name), clients: implementations.clients.map((c) => c.name), rules: [...new Set(rows.flatMap((row) => row.rules))] };
-  const unmatched = unmatchedDeviations(checks, run).map((d) => ({ id: d.id, server: d.server, client: d.client, instead_of: d.instead_of.map(describeExpectation).join('; ') }));
+  const unmatched = unmatchedDeviations(checks, run).map((d) => ({ id: d.id, server: [d.server].flat().join(', '), client: [d.client].flat().join(', '), instead_of: d.instead_of.map(describeExpectation).join('; ') }));
   return {
     schemaVersion: MATRIX_SCHEMA_VERSION,
     generatedAt: now.toISOString(),

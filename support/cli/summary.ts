@@ -46,7 +46,8 @@ export function printSummary(out: NodeJS.WritableStream, results: readonly Scena
   lines.push(
     `rules: ${held.size} held, ${violated.size} violated${violated.size ? `: ${[...violated].join(', ')}` : ''}`,
     `combinations: ${s.combinations} attempted: ${s.connected} connected, ${s.disconnected} disconnected ` +
-      `(${s.serverRejectedClient} server rejected client, ${s.clientRejectedServer} client rejected server); ${s.deviations} expected deviations`,
+      `(${s.serverRejectedClient} server rejected client, ${s.clientRejectedServer} client rejected server); ${s.deviations} expected deviations; ` +
+      `${s.notSupported ?? 0} not supported by an end (–, with the implementation and the setting)`,
     `reports: ${reports}/matrix.html, matrix.md, matrix.json, cucumber.html, cucumber.junit.xml, cucumber.ndjson`,
     `time: ${(wallMs / 1000).toFixed(1)} s`,
     `scenarios: ${results.filter((r) => r.passed).length - skipped} passed, ${results.filter((r) => !r.passed).length} failed${skipped ? `, ${skipped} skipped` : ''}`,

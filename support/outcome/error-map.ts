@@ -86,6 +86,25 @@ export const ERROR_MAP: readonly ErrorMapEntry[] = [
   { pattern: /tls: no cipher suite supported by both client and server|Error in handshake: No supported cipher suites have been found/, reason: 'no_shared_cipher', meaning: 'refusal' },
   { pattern: /tls: client offered only unsupported versions|tls: server selected unsupported protocol version|A packet with illegal or unsupported version was received/, reason: 'protocol_version', meaning: 'refusal' },
   { pattern: /tls: client requested unsupported application protocols|tls: server selected unadvertised ALPN protocol|No common application protocol could be negotiated/, reason: 'no_application_protocol', meaning: 'refusal' },
+  // Chromium's net::ERR_* words (support/peers/chromium.ts). Chromium says ERR_CERT_DATE_INVALID both ways; the adapter
+  // adds "(not valid before <date>...)" when the refused certificate is not valid yet.
+  { pattern: /net::ERR_CERT_DATE_INVALID \(not valid before/, reason: 'certificate_not_yet_valid', meaning: 'verification' },
+  { pattern: /net::ERR_CERT_DATE_INVALID/, reason: 'certificate_expired', meaning: 'verification' },
+  { pattern: /net::ERR_CERT_AUTHORITY_INVALID/, reason: 'unknown_ca', meaning: 'verification' },
+  { pattern: /net::ERR_CERT_COMMON_NAME_INVALID/, reason: 'hostname_mismatch', meaning: 'verification' },
+  {
+    pattern: /net::ERR_CERT_(?:INVALID|CONTAINS_ERRORS|WEAK_SIGNATURE_ALGORITHM|WEAK_KEY|NAME_CONSTRAINT_VIOLATION|VALIDITY_TOO_LONG|REVOKED|UNABLE_TO_CHECK_REVOCATION|NO_REVOCATION_MECHANISM|SYMANTEC_LEGACY|KNOWN_INTERCEPTION_BLOCKED|NON_UNIQUE_NAME)\b|net::ERR_SSL_SERVER_CERT_BAD_FORMAT|net::ERR_SSL_KEY_USAGE_INCOMPATIBLE/,
+    reason: 'bad_certificate',
+    meaning: 'verification',
+  },
+  // Chromium's words for a server that refused it: the server's own record (or alert) names the end; alone, they name neither.
+  { pattern: /net::ERR_BAD_SSL_CLIENT_AUTH_CERT|net::ERR_SSL_CLIENT_AUTH_CERT_NEEDED/, reason: 'certificate_required', meaning: 'dropped' },
+  // BoringSSL's words for a handshake_failure or protocol_version alert, and for no version or suite in common: which, it does not say.
+  { pattern: /net::ERR_SSL_(?:VERSION_OR_CIPHER_MISMATCH|OBSOLETE_VERSION_OR_CIPHER)/, reason: 'handshake_failure', meaning: 'refusal' },
+  { pattern: /net::ERR_SSL_(?:PROTOCOL_ERROR|UNRECOGNIZED_NAME_ALERT|DECRYPT_ERROR_ALERT|BAD_RECORD_MAC_ALERT)/, reason: 'handshake_failure', meaning: 'refusal' },
+  { pattern: /net::ERR_CONNECTION_REFUSED/, reason: 'connection_refused', meaning: 'unreachable' },
+  { pattern: /net::ERR_(?:CONNECTION_)?TIMED_OUT/, reason: 'timeout', meaning: 'timeout' },
+  { pattern: /net::ERR_(?:CONNECTION_RESET|CONNECTION_CLOSED|CONNECTION_ABORTED|EMPTY_RESPONSE|SOCKET_NOT_CONNECTED)/, reason: 'reset_without_alert', meaning: 'dropped' },
   // Certificate verification (OpenSSL X509_V_ERR_* names as Node reports them, and their texts as Python/curl do)
   { pattern: /CERT_HAS_EXPIRED|certificate has expired/i, reason: 'certificate_expired', meaning: 'verification' },
   { pattern: /CERT_NOT_YET_VALID|certificate is not yet valid/i, reason: 'certificate_not_yet_valid', meaning: 'verification' },

@@ -171,17 +171,17 @@ export function matrixMarkdown(matrix: Matrix, changes: ReadonlyMap<MatrixRow, s
   const pairs = new Map<string, MatrixRow[]>();
   for (const row of matrix.rows) pairs.set(`${row.server.implementation} × ${row.client.implementation}`, [...(pairs.get(`${row.server.implementation} × ${row.client.implementation}`) ?? []), row]);
   const count = (rows: MatrixRow[], verdict: RowVerdict): number => rows.filter((r) => r.verdict === verdict).length;
-  const attention = matrix.rows.filter((r) => r.verdict !== 'as expected' && r.verdict !== 'expected deviation');
+  const attention = matrix.rows.filter((r) => r.verdict !== 'as expected' && r.verdict !== 'expected deviation' && r.verdict !== 'not supported');
   return [
     '# TLS conformance',
     '',
-    `${s.combinations} combinations: ${s.connected} connected, ${s.disconnected} disconnected; ${s.asExpected} ✔ as expected, ${s.deviations} ≈ expected deviations, ${s.violated} ✘ violated.`,
+    `${s.combinations} combinations: ${s.connected} connected, ${s.disconnected} disconnected; ${s.asExpected} ✔ as expected, ${s.deviations} ≈ expected deviations, ${s.violated} ✘ violated, ${s.notSupported ?? 0} – not supported by an end.`,
     '',
     ...(matrix.shard ? [`Shard ${matrix.shard.index}/${matrix.shard.count}: this report has only this shard's combinations (\`conformance merge\` joins the shards).`, ''] : []),
     ...(matrix.shards ? [`Merged shards ${matrix.shards.merged.join(', ')} of ${matrix.shards.count}${matrix.shards.missing.length ? `; **missing: ${matrix.shards.missing.join(', ')}**, whose combinations are not in this report` : ''}.`, ''] : []),
-    '| server × client | ✔ | ≈ | ✘ | ⚠ | Δ |',
-    '|---|---|---|---|---|---|',
-    ...[...pairs].map(([pair, rows]) => `| ${pair} | ${count(rows, 'as expected')} | ${count(rows, 'expected deviation')} | ${count(rows, 'violated')} | ${count(rows, 'broken input') + count(rows, 'harness error')} | ${rows.filter((r) => changes.has(r)).length} |`),
+    '| server × client | ✔ | ≈ | ✘ | – | ⚠ | Δ |',
+    '|---|---|---|---|---|---|---|',
+    ...[...pairs].map(([pair, rows]) => `| ${pair} | ${count(rows, 'as expected')} | ${count(rows, 'expected deviation')} | ${count(rows, 'violated')} | ${count(rows, 'not supported')} | ${count(rows, 'broken input') + count(rows, 'harness error')} | ${rows.filter((r) => changes.has(r)).length} |`),
     '',
     ...matrix.implementations.missing.map((m) => `Skipped ${m.end} ${m.name}: ${m.hint}.`),
     ...matrix.staleDeviations.map((d) => `Deviation ${d.id} no longer happens for ${d.server} × ${d.client} (${d.location}).`),
@@ -227,7 +227,7 @@ export function matrixHtml(matrix: Matrix): string {
   const s = matrix.summary;
   const rows = matrix.rows
     .map((row) => {
-      const cls = row.verdict === 'as expected' ? 'ok' : row.verdict === 'expected deviation' ? 'deviation' : row.verdict === 'violated' ? 'bad' : 'broken';
+      const cls = row.verdict === 'as expected' ? 'ok' : row.verdict === 'expected deviation' ? 'deviation' : row.verdict === 'violated' ? 'bad' : row.verdict === 'not supported' ? 'skip' : 'broken';
       const titles = row.rules.map((id) => `${id}: ${findRule(id)?.title ?? ''}`).join('\n');
       const evidence = row.evidence
         ? JSON.stringify(

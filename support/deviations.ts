@@ -28,6 +28,11 @@ export interface Deviation {
   readonly client: string | readonly string[];
   /** The expectations it replaces: patterns over their fields (check, verdict, reason, phase...). */
   readonly instead_of: readonly ExpectationPattern[];
+  /**
+   * Only where the combination's settings are these (as the reports name them: "server.certfile": ["cn-only"]):
+   * a difference that belongs to one certificate or one setting, not to every scenario of its rules.
+   */
+  readonly given?: Readonly<Record<string, readonly string[]>>;
   /** What happens instead: each named outcome field must equal one of the values. */
   readonly happens: Readonly<Partial<Record<'verdict' | 'reason' | 'phase' | 'endedBy' | 'alert' | 'protocol', readonly (string | null)[]>>>;
   readonly reason: string;
@@ -77,6 +82,14 @@ export function validateDeviations(raw: unknown): Deviation[] {
       if (!(FIELDS as readonly string[]).includes(field)) throw new HarnessInputError(`${at}: field "happens.${field}" is not one of ${FIELDS.join(', ')}`);
       if (!Array.isArray(values)) throw new HarnessInputError(`${at}: field "happens.${field}" must be a list of values`);
     }
+    if (entry.given !== undefined) {
+      const given = entry.given as Record<string, unknown>;
+      if (typeof given !== 'object' || given === null) throw new HarnessInputError(`${at}: field "given" must be an object such as {"server.certfile": ["cn-only"]}`);
+      for (const [key, values] of Object.entries(given)) {
+        if (!/^(server|client)\.\w+$/.test(key)) throw new HarnessInputError(`${at}: field "given.${key}" must name a setting as server.<setting> or client.<setting>`);
+        if (!Array.isArray(values) || values.some((v) => typeof v !== 'string')) throw new HarnessInputError(`${at}: field "given.${key}" must be a list of values`);
+      }
+    }
     text('reason');
     return { ...entry, instead_of: insteadOf } as unknown as Deviation;
   });
@@ -107,16 +120,24 @@ export function deviationReplaces(deviation: Deviation, ruleIds: readonly string
   return deviation.rules.some((rule) => ruleIds.includes(rule)) && deviation.instead_of.some((pattern) => matchesExpectation(pattern, expectation));
 }
 
-/** The deviations listed for this expectation of this pair under these rules. */
-export function findDeviations(ruleIds: readonly string[], server: string, client: string, expectation: Expectation): Deviation[] {
+/** The combination's settings as the reports name them ("server.certfile" → "cn-only"), for `given`. */
+export type SettingLabels = Readonly<Record<string, string>>;
+
+function givenHolds(deviation: Deviation, settings: SettingLabels | undefined): boolean {
+  if (!deviation.given) return true;
+  return Object.entries(deviation.given).every(([key, values]) => settings?.[key] !== undefined && values.includes(settings[key]!));
+}
+
+/** The deviations listed for this expectation of this pair under these rules (and these settings, where a deviation names some). */
+export function findDeviations(ruleIds: readonly string[], server: string, client: string, expectation: Expectation, settings?: SettingLabels): Deviation[] {
   return deviations().filter(
-    (d) => names(d.server, server) && names(d.client, client) && deviationReplaces(d, ruleIds, expectation),
+    (d) => names(d.server, server) && names(d.client, client) && deviationReplaces(d, ruleIds, expectation) && givenHolds(d, settings),
   );
 }
 
 /** The first deviation listed for this expectation of this pair under these rules, if any. */
-export function findDeviation(ruleIds: readonly string[], server: string, client: string, expectation: Expectation): Deviation | undefined {
-  return findDeviations(ruleIds, server, client, expectation)[0];
+export function findDeviation(ruleIds: readonly string[], server: string, client: string, expectation: Expectation, settings?: SettingLabels): Deviation | undefined {
+  return findDeviations(ruleIds, server, client, expectation, settings)[0];
 }
 
 /**
@@ -125,14 +146,14 @@ export function findDeviation(ruleIds: readonly string[], server: string, client
  * did not include are not judged.
  */
 export function unmatchedDeviations(
-  checks: Iterable<{ readonly rules: readonly string[]; readonly server: string; readonly client: string; readonly expectation?: Expectation }>,
+  checks: Iterable<{ readonly rules: readonly string[]; readonly server: string; readonly client: string; readonly expectation?: Expectation; readonly settings?: SettingLabels }>,
   run: { readonly servers: readonly string[]; readonly clients: readonly string[]; readonly rules: readonly string[] },
 ): Deviation[] {
   const all = [...checks];
   return deviations().filter((d) => {
     if (!run.servers.some((s) => names(d.server, s)) || !run.clients.some((c) => names(d.client, c))) return false;
     if (!d.rules.some((rule) => run.rules.includes(rule))) return false;
-    return !all.some((c) => c.expectation && names(d.server, c.server) && names(d.client, c.client) && deviationReplaces(d, c.rules, c.expectation));
+    return !all.some((c) => c.expectation && names(d.server, c.server) && names(d.client, c.client) && deviationReplaces(d, c.rules, c.expectation) && givenHolds(d, c.settings));
   });
 }
 

@@ -5,7 +5,8 @@
  * was expected and what happened at each pair that violated it.
  */
 import { AssertionError } from 'chai';
-import { deviationHappens, findDeviations } from './deviations';
+import { deviationHappens, findDeviations, type SettingLabels } from './deviations';
+import { describeClientSettings, describeServerSettings } from './report/attempt-record';
 import type { Expectation } from './expectation';
 import { describeOutcome } from './outcome/classify';
 import type { Outcome } from './outcome/vocabulary';
@@ -35,7 +36,7 @@ export function expectEachPair(world: ConformanceWorld, expectation: Expectation
       continue;
     }
     // Of the deviations listed for this expectation, the one whose "happens" is what happened (else the first, to say it is stale).
-    const listed = findDeviations(world.ruleIds, attempt.server.name, attempt.client.name, expectation);
+    const listed = findDeviations(world.ruleIds, attempt.server.name, attempt.client.name, expectation, settingLabels(world));
     const deviation = listed.find((d) => attempt.outcome && deviationHappens(d, attempt.outcome)) ?? listed[0];
     if (judgement.held) {
       attempt.checks.push({ expected, expectation, verdict: 'held', ...(deviation ? { staleDeviation: deviation.id } : {}) });
@@ -81,6 +82,13 @@ export function expectRefusalOr(world: ConformanceWorld, expectation: Expectatio
     if (refusal) return refusedBy === end && refusal.field === field ? { held: true } : { held: false, actual: `the ${refusedBy} refused its ${refusal.field}: ${refusal.detail}` };
     return holds?.(outcome!) ? { held: true } : { held: false, actual: describeOutcome(outcome!) };
   });
+}
+
+/** The combination's settings as the reports name them, for deviations that name some. */
+function settingLabels(world: ConformanceWorld): SettingLabels | undefined {
+  if (!world.attempted) return undefined;
+  const prefixed = (end: string, labels: Record<string, string>): [string, string][] => Object.entries(labels).map(([k, v]) => [`${end}.${k}`, v]);
+  return Object.fromEntries([...prefixed('server', describeServerSettings(world.attempted.server)), ...prefixed('client', describeClientSettings(world.attempted.client))]);
 }
 
 export function violationMessage(ruleIds: readonly string[], expected: string, actual: readonly string[]): string {

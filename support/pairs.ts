@@ -71,6 +71,12 @@ export async function attemptPairs(
         return group.map((pair) => ({ ...pair, refusal: error, refusedBy: 'server' as const, checks: [] }));
       }
       for (const pair of group) {
+        const client = clientImplementation(pair.client.name);
+        const cannot = client.unsupportedServer?.(serverSettings);
+        if (cannot) {
+          attempts.push({ ...pair, unsupported: new UnsupportedSetting(client.name, 'cert_reqs', cannot), checks: [] });
+          continue;
+        }
         try {
           attempts.push({ ...pair, ...(await attemptConnection(server, clientImplementation(pair.client.name), clientSettings, options)), checks: [] });
         } catch (error) {

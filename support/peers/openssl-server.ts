@@ -124,7 +124,7 @@ export const opensslServer: ServerImplementation = {
       port,
       async observe(_clientPort, settleMs = 1000) {
         // One connection's lines are complete once it failed, or once it was shut down.
-        const text = await tail.takeWhen((t) => /before SSL initialization/.test(t) && /(:error:.*\n|close notify\n)/.test(t), Math.min(settleMs, 500));
+        const text = await tail.takeWhen((t) => /before SSL initialization/.test(t) && /(:error:.*\n|close notify\n)/.test(t), settleMs); // under load s_server may write its lines late: a late block would be taken by the next attempt
         return observeStateLines(text);
       },
       close: () => stopAndRemove(child, directory),

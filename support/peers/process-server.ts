@@ -170,7 +170,7 @@ export async function startLoggingServer(server: LoggingServer): Promise<Running
     host: '127.0.0.1',
     port: server.port,
     async observe(_clientPort, settleMs = 1000) {
-      return server.observe(await tail.takeWhen((text) => server.settled(text), Math.min(settleMs, 300)));
+      return server.observe(await tail.takeWhen((text) => server.settled(text), settleMs));
     },
     close: () => stopAndRemove(child, server.directory),
   };

@@ -6,6 +6,7 @@
 import { HarnessInputError } from '../errors';
 import { apacheServer } from './apache-server';
 import { axiosClient } from './axios-client';
+import { chromiumClient } from './chromium';
 import { curlClient, opensslClient } from './command-clients';
 import { gnutlsClient, gnutlsServer } from './gnutls';
 import { goClient, goServer } from './go';
@@ -33,6 +34,7 @@ export const CLIENTS: Readonly<Record<string, ClientImplementation>> = {
   curl: curlClient,
   go: goClient,
   gnutls: gnutlsClient,
+  chromium: chromiumClient,
 };
 
 /** An implementation chosen for a run, with the version detected at start. */

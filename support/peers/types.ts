@@ -126,6 +126,12 @@ export interface ClientImplementation extends Implementation {
   attempt(target: ClientTarget, settings: ClientSettings): Promise<ClientObservation>;
   /** Release anything kept between attempts (processes, pools). */
   close?(): Promise<void>;
+  /**
+   * Servers this client cannot meet, whatever its own settings: the reason, or
+   * undefined. The pair's cell is then "not supported by <client>: <reason>"
+   * (Chromium and a server that asks for a client certificate).
+   */
+  unsupportedServer?(server: ServerSettings): string | undefined;
 }
 
 /** Keep an error as evidence: its code and its message, nothing else. */

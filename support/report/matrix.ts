@@ -112,6 +112,11 @@ export function buildMatrix(
   return matrixOfRows(rows, implementations, skipped, now);
 }
 
+/** Settings as the reports name them, keyed "server.certfile". */
+function prefixed(end: string, settings: Record<string, string>): Record<string, string> {
+  return Object.fromEntries(Object.entries(settings).map(([k, v]) => [`${end}.${k}`, v]));
+}
+
 /** A matrix of these rows: the summary and the stale deviations are computed from the rows (a run's, or merged shards'). */
 export function matrixOfRows(rows: readonly MatrixRow[], implementations: Matrix['implementations'], skipped: Matrix['skipped'], now = new Date()): Matrix {
   const staleDeviations: Matrix['staleDeviations'][number][] = [];
@@ -121,7 +126,10 @@ export function matrixOfRows(rows: readonly MatrixRow[], implementations: Matrix
     }
   }
   const count = (predicate: (row: MatrixRow) => boolean): number => rows.filter(predicate).length;
-  const checks = rows.flatMap((row) => row.checks.map((check) => ({ rules: row.rules, server: row.server.implementation, client: row.client.implementation, expectation: check.expectation })));
+  const checks = rows.flatMap((row) => {
+    const settings = { ...prefixed('server', row.server.settings), ...prefixed('client', row.client.settings) };
+    return row.checks.map((check) => ({ rules: row.rules, server: row.server.implementation, client: row.client.implementation, expectation: check.expectation, settings }));
+  });
   const run = { servers: implementations.servers.map((s) => s.name), clients: implementations.clients.map((c) => c.name), rules: [...new Set(rows.flatMap((row) => row.rules))] };
   const unmatched = unmatchedDeviations(checks, run).map((d) => ({ id: d.id, server: [d.server].flat().join(', '), client: [d.client].flat().join(', '), instead_of: d.instead_of.map(describeExpectation).join('; ') }));
   return {

@@ -99,4 +99,13 @@ describe('adapters declare the settings they implement', () => {
     assert.equal(attempts[2]!.unsupported?.detail, 'not supported by curl: context');
     for (const attempt of attempts) assert.equal(attempt.outcome, undefined, 'nothing was attempted');
   });
+
+  it('a client that cannot meet a server says why, and is not run against it (Chromium and a server asking for a certificate)', async () => {
+    const chromium = CLIENTS.chromium!;
+    assert.match(chromium.unsupportedServer?.({ ...serving, cert_reqs: 'CERT_REQUIRED' }) ?? '', /asks for a client certificate \(cert_reqs CERT_REQUIRED\)/);
+    assert.equal(chromium.unsupportedServer?.({ ...serving, cert_reqs: 'CERT_NONE' }), undefined);
+    const [attempt] = await attemptPairs([{ server: { name: 'node', version: 'x' }, client: { name: 'chromium', version: 'x' } }], { ...serving, cert_reqs: 'CERT_OPTIONAL', ca_certs: profileFiles('client-ca').cert }, verifying, 'declared-test-2');
+    assert.match(attempt!.unsupported?.detail ?? '', /^not supported by chromium: cert_reqs \(a server that asks for a client certificate/);
+    assert.equal(attempt!.outcome, undefined);
+  });
 });

@@ -571,7 +571,7 @@ class ChromiumBrowser {
  * needs more (many CA files, versions, cipher lists) closes the least
  * recently used idle one; it is launched again when needed.
  */
-const MAX_BROWSERS = 4;
+const MAX_BROWSERS = 8;
 
 const browsers = new Map<string, Promise<ChromiumBrowser>>();
 
@@ -776,4 +776,8 @@ export const chromiumClient: ClientImplementation = {
   detect: detectChromium,
   attempt,
   close: closeChromium,
+  unsupportedServer: (server) =>
+    server.cert_reqs === 'CERT_OPTIONAL' || server.cert_reqs === 'CERT_REQUIRED'
+      ? `a server that asks for a client certificate (cert_reqs ${server.cert_reqs}): Chromium aborts the handshake to choose a certificate, which it cannot present here without a profile or machine-wide selection, and connects again`
+      : undefined,
 };

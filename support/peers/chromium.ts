@@ -3,7 +3,7 @@
  * driven by playwright-core over CDP. An attempt is one navigation,
  * `page.goto("https://<server_hostname>:<port><path>")`, in a fresh browser
  * context; Chromium's own network stack (BoringSSL) makes the connection and
- * the handshake. Not in the grid yet (registry.ts does not name it).
+ * the handshake. In the grid as client `chromium`; its `close` (closeChromium) stops the browsers.
  *
  * Where the connection goes: `--host-resolver-rules=MAP * 127.0.0.1` sends
  * every name, and every IP literal ([::1] included), to 127.0.0.1 at the
@@ -60,7 +60,8 @@
  * - A favicon request after the page is blocked (Network.setBlockedURLs)
  *   unless the path asked for is /favicon.ico.
  * - A server that asks for a client certificate (CERT_OPTIONAL, CERT_REQUIRED)
- *   always sees TWO connections: Chromium aborts the first handshake when the
+ *   is not met at all (`unsupportedServer`: its cells are "not supported by
+ *   chromium: cert_reqs (...)"), because it always sees TWO connections: Chromium aborts the first handshake when the
  *   CertificateRequest arrives (the server sees a reset before its handshake
  *   completes), asks the browser which certificate to send (headless Chromium
  *   with no certificate to offer answers "none", without a dialog), and

@@ -87,9 +87,10 @@ export const ERROR_MAP: readonly ErrorMapEntry[] = [
   { pattern: /tls: client offered only unsupported versions|tls: server selected unsupported protocol version|A packet with illegal or unsupported version was received/, reason: 'protocol_version', meaning: 'refusal' },
   { pattern: /tls: client requested unsupported application protocols|tls: server selected unadvertised ALPN protocol|No common application protocol could be negotiated/, reason: 'no_application_protocol', meaning: 'refusal' },
   // Chromium's net::ERR_* words (support/peers/chromium.ts). Chromium says ERR_CERT_DATE_INVALID both ways; the adapter
-  // adds "(not valid before <date>...)" when the refused certificate is not valid yet.
+  // adds "(not valid before|after <date>...)" read from the refused certificate. Without it, which one is not known:
+  // the bare word is left unclassified rather than guessed.
   { pattern: /net::ERR_CERT_DATE_INVALID \(not valid before/, reason: 'certificate_not_yet_valid', meaning: 'verification' },
-  { pattern: /net::ERR_CERT_DATE_INVALID/, reason: 'certificate_expired', meaning: 'verification' },
+  { pattern: /net::ERR_CERT_DATE_INVALID \(not valid after/, reason: 'certificate_expired', meaning: 'verification' },
   { pattern: /net::ERR_CERT_AUTHORITY_INVALID/, reason: 'unknown_ca', meaning: 'verification' },
   { pattern: /net::ERR_CERT_COMMON_NAME_INVALID/, reason: 'hostname_mismatch', meaning: 'verification' },
   {

@@ -731,7 +731,9 @@ async function attempt(target: ClientTarget, settings: ClientSettings): Promise<
     const word = failure === undefined ? null : timedOut ? netError(failure) : (seen.failure ?? netError(failure));
     // A certificate Chromium refused comes with the error page's security state; a certificate it accepted, with the page's.
     const refusedCertificate = word !== null && /^net::ERR_CERT_/.test(word);
-    const state = await tab.until(() => seen.security !== undefined, refusedCertificate ? Math.min(REFUSED_CERTIFICATE_WAIT_MS, remaining()) : seen.response ? Math.min(CERTIFICATE_WAIT_MS, remaining()) : 0).then(() => seen.security);
+    // A date error says which date only through the refused certificate: wait longer for it (a loaded machine is slow to send it).
+    const refusedWait = word === 'net::ERR_CERT_DATE_INVALID' ? 3 * REFUSED_CERTIFICATE_WAIT_MS : REFUSED_CERTIFICATE_WAIT_MS;
+    const state = await tab.until(() => seen.security !== undefined, refusedCertificate ? Math.min(refusedWait, remaining()) : seen.response ? Math.min(CERTIFICATE_WAIT_MS, remaining()) : 0).then(() => seen.security);
 
     const details = seen.response?.securityDetails;
     const negotiated = details ? describeSecurity(details) : { protocol: null, cipher: null, keyExchange: null };

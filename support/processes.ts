@@ -76,7 +76,14 @@ export function stopProcess(child: ChildProcess, graceMs = 2000): Promise<void> 
   });
 }
 
+/** What else must stop with the processes (browsers a library started): run first by stopAllProcesses. */
+const stoppers = new Set<() => Promise<void>>();
+export function alsoStop(stop: () => Promise<void>): void {
+  stoppers.add(stop);
+}
+
 export async function stopAllProcesses(graceMs = 2000): Promise<void> {
+  await Promise.all([...stoppers].map((stop) => stop().catch(() => undefined)));
   // Until none is left: a process started while the others were stopping is stopped too.
   while (running.size > 0) await Promise.all([...running].map((child) => stopProcess(child, graceMs)));
 }

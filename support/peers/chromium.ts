@@ -119,6 +119,7 @@ import { delimiter, join } from 'node:path';
 import type { Browser, BrowserContext, CDPSession, Page } from 'playwright-core';
 import { UnsupportedSetting } from '../errors';
 import type { ClientSettings, TlsVersion } from '../vocabulary';
+import { alsoStop } from '../processes';
 import { summarizeDer } from './certificate-summary';
 import { refuseUndeclared } from './declared';
 import { readPem } from './pem-files';
@@ -502,6 +503,7 @@ class ChromiumBrowser {
   ) {}
 
   static async launch(plan: LaunchPlan): Promise<ChromiumBrowser> {
+    alsoStop(closeChromium);
     const { chromium } = require('playwright-core') as typeof import('playwright-core'); // loaded only when a browser is needed
     const home = await makeHome(plan.trust);
     try {
@@ -511,6 +513,11 @@ class ChromiumBrowser {
         timeout: 30_000,
         env: { ...process.env, HOME: home, XDG_CONFIG_HOME: join(home, '.config'), XDG_CACHE_HOME: join(home, '.cache') },
         args: [...BASE_SWITCHES, ...plan.switches],
+        // Playwright's own handlers would end the process at Ctrl-C before the harness has stopped and reaped the
+        // other peers: the harness stops the browsers itself (alsoStop, support/processes.ts).
+        handleSIGINT: false,
+        handleSIGTERM: false,
+        handleSIGHUP: false,
       });
       const browser = persistent.browser();
       if (!browser) throw new Error('playwright-core gave no browser for the persistent context');

@@ -7,6 +7,7 @@
  * SSLCipherSuite. Evidence comes from its access log (client port, protocol,
  * cipher, SSL_CLIENT_VERIFY, status) and its error log (LogLevel ssl:info).
  */
+import { SERVER_BASICS } from './declared';
 import { execFile } from 'node:child_process';
 import { chmodSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -114,7 +115,7 @@ function refusal(text: string): ConfigurationError {
 
 export const apacheServer: ServerImplementation = {
   name: 'apache',
-  supports: ['certfile', 'keyfile', 'cert_reqs', 'ca_certs', 'ssl_version', 'minimum_version', 'maximum_version', 'ciphers', 'groups', 'server_preferred_order', 'alpn_protocols'],
+  supports: [...SERVER_BASICS, 'groups', 'server_preferred_order', 'alpn_protocols'],
   summary: 'apache2 + mod_ssl: SSLCertificateFile/KeyFile, SSLVerifyClient none|optional|require, SSLCACertificateFile',
   detect: detectApache,
   async start(settings: ServerSettings): Promise<RunningServer> {

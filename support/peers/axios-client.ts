@@ -13,6 +13,7 @@
  * and `maxCachedSessions: 0`, so neither a pooled socket nor a cached TLS
  * session can hide a handshake failure (`sessionReused` is recorded to prove it).
  */
+import { CLIENT_BASICS } from './declared';
 import axios from 'axios';
 import https from 'node:https';
 import { isIP } from 'node:net';
@@ -70,7 +71,7 @@ function tlsOptions(settings: ClientSettings): tls.ConnectionOptions {
 
 export const axiosClient: ClientImplementation = {
   name: 'axios',
-  supports: ['verify', 'cert', 'server_hostname', 'timeout', 'minimum_version', 'maximum_version', 'ciphers', 'path', 'headers', 'alpn_protocols'],
+  supports: CLIENT_BASICS,
   summary: 'axios GET with its own https.Agent: verify → ca/rejectUnauthorized, cert → cert/key',
   async detect() {
     return { available: true, version: `axios ${axiosVersion}, Node ${process.versions.node}, OpenSSL ${process.versions.openssl}` };

@@ -121,7 +121,7 @@ import { UnsupportedSetting } from '../errors';
 import type { ClientSettings, TlsVersion } from '../vocabulary';
 import { alsoStop } from '../processes';
 import { summarizeDer } from './certificate-summary';
-import { refuseUndeclared } from './declared';
+import { CLIENT_BASICS, refuseUndeclared } from './declared';
 import { readPem } from './pem-files';
 import type { Availability, CertificateSummary, ClientImplementation, ClientObservation, ClientTarget, RawError } from './types';
 
@@ -131,17 +131,7 @@ const NAME = 'chromium';
 
 // --- the settings the adapter implements -------------------------------------------------------
 
-export const CHROMIUM_CLIENT_SETTINGS = [
-  'verify',
-  'server_hostname',
-  'timeout',
-  'minimum_version',
-  'maximum_version',
-  'ciphers',
-  'path',
-  'headers',
-  'alpn_protocols',
-] as const satisfies readonly (keyof ClientSettings)[];
+export const CHROMIUM_CLIENT_SETTINGS = CLIENT_BASICS.filter((field) => field !== 'cert');
 
 /** Why `cert` is not declared (the refusal's words when the adapter is called with one). */
 export const CERT_WHY =

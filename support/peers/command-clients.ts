@@ -8,6 +8,7 @@
  *   It exits 1 even on success when the server skips close_notify: its exit
  *   status is ignored; what it printed is read instead.
  */
+import { CLIENT_BASICS } from './declared';
 import { execFile } from 'node:child_process';
 import { isIP } from 'node:net';
 import { ConfigurationError, UnsupportedSetting } from '../errors';
@@ -97,7 +98,7 @@ function curlAlpn(protocols: readonly string[] | undefined): string[] {
 
 export const curlClient: ClientImplementation = {
   name: 'curl',
-  supports: ['verify', 'cert', 'server_hostname', 'timeout', 'minimum_version', 'maximum_version', 'ciphers', 'path', 'headers', 'alpn_protocols'],
+  supports: CLIENT_BASICS,
   summary: 'curl: --cacert for verify, -k for verify=False, --cert/--key for cert, --resolve to dial 127.0.0.1',
   detect: () =>
     versionOf('curl', ['--version'], (out) => {
@@ -152,7 +153,7 @@ export const curlClient: ClientImplementation = {
 
 export const opensslClient: ClientImplementation = {
   name: 'openssl',
-  supports: ['verify', 'cert', 'server_hostname', 'timeout', 'minimum_version', 'maximum_version', 'ciphers', 'path', 'headers', 'alpn_protocols'],
+  supports: CLIENT_BASICS,
   summary: 'openssl s_client: -CAfile + -verify_return_error + -verify_hostname for verify, -cert/-key for cert; one GET',
   detect: () => versionOf('openssl', ['version'], (out) => (/^OpenSSL (\S+)/.exec(out) ? `OpenSSL ${/^OpenSSL (\S+)/.exec(out)![1]} s_client` : null), 'apt-get install -y openssl'),
   async attempt(target: ClientTarget, settings: ClientSettings): Promise<ClientObservation> {

@@ -79,7 +79,7 @@ import { join } from 'node:path';
 import type { ChildProcess } from 'node:child_process';
 import { summarizeCertificate } from './certificate-summary';
 import { runProgram } from './command-clients';
-import { refuseUndeclared } from './declared';
+import { CLIENT_BASICS, refuseUndeclared, SERVER_BASICS } from './declared';
 import { ConfigurationError, UnsupportedSetting } from '../errors';
 import { spawnTracked, stopProcess } from '../processes';
 import { parseSslVersion, TLS_VERSIONS, versionRange, type ClientSettings, type ServerSettings, type TlsVersion } from '../vocabulary';
@@ -102,35 +102,10 @@ export const GNUTLS_HINT = 'apt-get install -y gnutls-bin';
 
 // --- the settings each adapter implements ------------------------------------------------------
 
-export const GNUTLS_SERVER_SETTINGS = [
-  'certfile',
-  'keyfile',
-  'cert_reqs',
-  'ca_certs',
-  'ssl_version',
-  'minimum_version',
-  'maximum_version',
-  'ciphers',
-  'server_preferred_order',
-  'alpn_protocols',
-] as const satisfies readonly (keyof ServerSettings)[];
+export const GNUTLS_SERVER_SETTINGS = [...SERVER_BASICS, 'server_preferred_order', 'alpn_protocols'] as const satisfies readonly (keyof ServerSettings)[];
 
-export const GNUTLS_CLIENT_SETTINGS = [
-  'verify',
-  'cert',
-  'server_hostname',
-  'timeout',
-  'minimum_version',
-  'maximum_version',
-  'ciphers',
-  'path',
-  'headers',
-  'alpn_protocols',
-] as const satisfies readonly (keyof ClientSettings)[];
+export const GNUTLS_CLIENT_SETTINGS = CLIENT_BASICS;
 
-/** Settings GnuTLS does not implement, at the values that ask for nothing: given so, they are accepted. */
-const SERVER_DEFAULTS: Readonly<Record<string, unknown>> = { as_written: false, do_handshake_on_connect: true, end_without_close_notify: false };
-const CLIENT_DEFAULTS: Readonly<Record<string, unknown>> = { suppress_ragged_eofs: true, ignore_unexpected_eof: true };
 
 
 // --- suites: OpenSSL's names and GnuTLS's parts ------------------------------------------------
@@ -889,7 +864,7 @@ export const gnutlsServer: ServerImplementation = {
     return problem === null ? found : { available: false, hint: namespaceHint(problem) };
   },
   async start(settings: ServerSettings): Promise<RunningServer> {
-    refuseUndeclared('gnutls', settings, GNUTLS_SERVER_SETTINGS, SERVER_DEFAULTS);
+    refuseUndeclared('gnutls', settings, GNUTLS_SERVER_SETTINGS);
     checkServerFiles(settings);
     const priority = await serverPriority(settings);
     // gnutls-serv has no option for its address: it listens on every address (0.0.0.0 and ::) it has. In a network
@@ -996,7 +971,7 @@ export const gnutlsClient: ClientImplementation = {
   summary: 'gnutls-cli: --x509cafile for verify, --no-ca-verification for verify=False, --x509certfile/--x509keyfile for cert, --priority; one GET',
   detect: () => versionOf('gnutls-cli'),
   async attempt(target: ClientTarget, settings: ClientSettings): Promise<ClientObservation> {
-    refuseUndeclared('gnutls', settings, GNUTLS_CLIENT_SETTINGS, CLIENT_DEFAULTS);
+    refuseUndeclared('gnutls', settings, GNUTLS_CLIENT_SETTINGS);
     checkClientFiles(settings);
     const chainFile = scratchFile();
     try {

@@ -39,12 +39,10 @@ import { accessSync, closeSync, constants, existsSync, mkdirSync, mkdtempSync, o
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { createInterface } from 'node:readline';
-import type { ChildProcess } from 'node:child_process';
-import { refuseUndeclared } from './declared';
+import { CLIENT_BASICS, refuseUndeclared, SERVER_BASICS } from './declared';
 import { ConfigurationError, UnsupportedSetting } from '../errors';
 import { PROJECT_ROOT } from '../pki/store';
-import { spawnTracked, stopProcess } from '../processes';
+import { JsonLinesPeer, peerFailure, refusalIn } from './json-lines-peer';
 import { parseSslVersion, PROTOCOL_NAME, versionRange, type ClientSettings, type ServerSettings } from '../vocabulary';
 import { checkClientFiles, checkServerFiles } from './pem-files';
 import { summarizeDer } from './certificate-summary';
@@ -67,41 +65,13 @@ const REQUEST_TIMEOUT_MS = 30_000;
 
 // --- the settings each adapter implements ------------------------------------------------------
 
-export const GO_SERVER_SETTINGS = [
-  'certfile',
-  'keyfile',
-  'cert_reqs',
-  'ca_certs',
-  'ssl_version',
-  'minimum_version',
-  'maximum_version',
-  'ciphers',
-  'groups',
-  'alpn_protocols',
-  'end_without_close_notify',
-] as const satisfies readonly (keyof ServerSettings)[];
+export const GO_SERVER_SETTINGS = [...SERVER_BASICS, 'groups', 'alpn_protocols', 'end_without_close_notify'] as const satisfies readonly (keyof ServerSettings)[];
 
-export const GO_CLIENT_SETTINGS = [
-  'verify',
-  'cert',
-  'server_hostname',
-  'timeout',
-  'minimum_version',
-  'maximum_version',
-  'ciphers',
-  'path',
-  'headers',
-  'alpn_protocols',
-] as const satisfies readonly (keyof ClientSettings)[];
+export const GO_CLIENT_SETTINGS = CLIENT_BASICS;
 
-/**
- * The default values of the settings Go does not implement: given with these
- * values they ask for nothing, so they are accepted. Go's behaviour matches
- * them: crypto/tls accepts a TCP close without close_notify at a record
- * boundary as the end of the stream (suppress_ragged_eofs, ignore_unexpected_eof).
- */
-const SERVER_DEFAULTS: Partial<Record<keyof ServerSettings, unknown>> = { as_written: false, do_handshake_on_connect: true };
-const CLIENT_DEFAULTS: Partial<Record<keyof ClientSettings, unknown>> = { suppress_ragged_eofs: true, ignore_unexpected_eof: true };
+// The settings Go does not implement are accepted at their neutral values (declared.ts NEUTRAL). Go's behaviour
+// matches them: crypto/tls accepts a TCP close without close_notify at a record boundary as the end of the stream
+// (suppress_ragged_eofs, ignore_unexpected_eof).
 
 
 // --- OpenSSL's names and Go's ------------------------------------------------------------------
@@ -182,7 +152,7 @@ const CLIENT_AUTH = { CERT_NONE: 'NoClientCert', CERT_OPTIONAL: 'VerifyClientCer
 
 /** The server settings in crypto/tls's terms, as the peer takes them. */
 export function goServerConfig(settings: ServerSettings): Record<string, unknown> {
-  refuseUndeclared('go', settings, GO_SERVER_SETTINGS, SERVER_DEFAULTS);
+  refuseUndeclared('go', settings, GO_SERVER_SETTINGS);
   const ssl = parseSslVersion(settings.ssl_version);
   if ('problem' in ssl) throw new ConfigurationError('ssl_version', ssl.problem);
   if (ssl.constant === 'PROTOCOL_TLS_CLIENT') throw new ConfigurationError('ssl_version', 'ssl.PROTOCOL_TLS_CLIENT cannot create a server-side socket');
@@ -203,7 +173,7 @@ export function goServerConfig(settings: ServerSettings): Record<string, unknown
 
 /** The client settings in crypto/tls's terms, as the peer takes them. */
 export function goClientConfig(settings: ClientSettings): Record<string, unknown> {
-  refuseUndeclared('go', settings, GO_CLIENT_SETTINGS, CLIENT_DEFAULTS);
+  refuseUndeclared('go', settings, GO_CLIENT_SETTINGS);
   const { verify } = settings;
   return {
     verify: typeof verify === 'string' ? 'file' : verify ? 'system' : 'none',
@@ -358,74 +328,10 @@ export function goPeerBinary(): Promise<GoBuild> {
 
 // --- the peer process --------------------------------------------------------------------------
 
-type Reply = Record<string, unknown> & { ok: boolean; error?: string };
+let shared: JsonLinesPeer | undefined;
 
-class GoPeer {
-  private child: ChildProcess | undefined;
-  private readonly pending = new Map<number, { resolve: (reply: Reply) => void; reject: (error: Error) => void }>();
-  private nextId = 1;
-  private stderr = '';
-  private closing = false;
-  readonly ready: Promise<void>;
-
-  constructor() {
-    this.ready = goPeerBinary().then(({ binary }) => this.spawn(binary));
-    this.ready.catch(() => undefined); // reported to each request instead
-  }
-
-  private spawn(binary: string): Promise<void> {
-    if (this.closing) return Promise.reject(new Error('the Go peer was closed before it started'));
-    const child = spawnTracked(binary, [], { stdio: ['pipe', 'pipe', 'pipe'] });
-    this.child = child;
-    child.stdin!.on('error', () => undefined); // a peer that died is reported by 'exit'
-    child.stderr!.on('data', (chunk: Buffer) => (this.stderr = (this.stderr + chunk.toString()).slice(-4000)));
-    return new Promise((resolve, reject) => {
-      createInterface({ input: child.stdout! }).on('line', (line) => {
-        const message = JSON.parse(line) as Reply & { id?: number; ready?: boolean };
-        if (message.ready) return resolve();
-        const waiter = this.pending.get(message.id!);
-        this.pending.delete(message.id!);
-        waiter?.resolve(message);
-      });
-      child.once('exit', (code, signal) => {
-        const error = new Error(`the Go peer exited (${signal ?? code}): ${this.stderr.trim().split('\n').slice(-3).join(' | ')}`);
-        reject(error);
-        for (const waiter of this.pending.values()) waiter.reject(error);
-        this.pending.clear();
-      });
-      child.once('error', reject);
-    });
-  }
-
-  async request(op: string, payload: Record<string, unknown> = {}, timeoutMs = REQUEST_TIMEOUT_MS): Promise<Reply> {
-    await this.ready;
-    const id = this.nextId++;
-    return new Promise((resolve, reject) => {
-      const timer = setTimeout(() => {
-        this.pending.delete(id);
-        reject(new Error(`the Go peer did not answer ${op} within ${timeoutMs} ms`));
-      }, timeoutMs);
-      this.pending.set(id, {
-        resolve: (reply) => (clearTimeout(timer), resolve(reply)),
-        reject: (error) => (clearTimeout(timer), reject(error)),
-      });
-      this.child!.stdin!.write(JSON.stringify({ id, op, ...payload }) + '\n');
-    });
-  }
-
-  async close(): Promise<void> {
-    this.closing = true;
-    await this.ready.catch(() => undefined);
-    if (!this.child) return;
-    this.child.stdin!.end(); // the peer stops its servers and exits when stdin closes
-    await stopProcess(this.child);
-  }
-}
-
-let shared: GoPeer | undefined;
-
-export function goPeer(): GoPeer {
-  shared ??= new GoPeer();
+export function goPeer(): JsonLinesPeer {
+  shared ??= new JsonLinesPeer('Go', goPeerBinary().then(({ binary }) => ({ command: binary, args: [] })), REQUEST_TIMEOUT_MS);
   return shared;
 }
 
@@ -440,14 +346,9 @@ export async function closeGoPeer(): Promise<void> {
 
 type Wire = Record<string, unknown>;
 
-function refusal(reply: Wire): ConfigurationError | null {
-  const error = reply.configurationError as { field: string; detail: string } | undefined;
-  return error ? new ConfigurationError(error.field, error.detail) : null;
-}
+const refusal = refusalIn;
 
-function fail(reply: Wire, what: string): never {
-  throw new Error(`Go peer, ${what}: ${String(reply.error ?? 'no answer')}`);
-}
+const fail = (reply: Wire, what: string): never => peerFailure('Go', reply, what);
 
 class GoRunningServer implements RunningServer {
   readonly implementation = 'go';

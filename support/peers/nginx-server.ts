@@ -8,6 +8,7 @@
  * access log (client port, protocol, cipher, $ssl_client_verify, status) and
  * its error log at level info (handshake failures).
  */
+import { SERVER_BASICS } from './declared';
 import { execFile } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -118,7 +119,7 @@ function refusal(text: string, settings: ServerSettings): ConfigurationError {
 
 export const nginxServer: ServerImplementation = {
   name: 'nginx',
-  supports: ['certfile', 'keyfile', 'cert_reqs', 'ca_certs', 'ssl_version', 'minimum_version', 'maximum_version', 'ciphers', 'groups', 'server_preferred_order', 'alpn_protocols'],
+  supports: [...SERVER_BASICS, 'groups', 'server_preferred_order', 'alpn_protocols'],
   summary: 'nginx terminating TLS: ssl_certificate(_key), ssl_verify_client on|optional|off, ssl_client_certificate',
   detect: detectNginx,
   async start(settings: ServerSettings): Promise<RunningServer> {

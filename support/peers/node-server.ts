@@ -16,6 +16,7 @@
  * - `keyfile` absent → the key is read from `certfile`, as Python does.
  * - `ssl_version`, `minimum_version`, `maximum_version` → `minVersion`/`maxVersion`.
  */
+import { SERVER_BASICS } from './declared';
 import https from 'node:https';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
@@ -247,7 +248,7 @@ class NodeRunningServer implements RunningServer {
 
 export const nodeServer: ServerImplementation = {
   name: 'node',
-  supports: ['certfile', 'keyfile', 'cert_reqs', 'ca_certs', 'ssl_version', 'minimum_version', 'maximum_version', 'ciphers', 'groups', 'server_preferred_order', 'alpn_protocols', 'end_without_close_notify'],
+  supports: [...SERVER_BASICS, 'groups', 'server_preferred_order', 'alpn_protocols', 'end_without_close_notify'],
   summary: "Node's https.createServer: requestCert/rejectUnauthorized from cert_reqs",
   async detect() {
     return { available: true, version: `Node ${process.versions.node}, OpenSSL ${process.versions.openssl}` };

@@ -8,6 +8,7 @@
  * prints the port it got. Its per-connection state lines (-state) are the
  * server end's evidence.
  */
+import { SERVER_BASICS } from './declared';
 import { execFile } from 'node:child_process';
 import { ConfigurationError } from '../errors';
 import { keylogFile } from '../keylog';
@@ -101,7 +102,7 @@ export function observeStateLines(text: string): ServerObservation {
 
 export const opensslServer: ServerImplementation = {
   name: 'openssl',
-  supports: ['certfile', 'keyfile', 'cert_reqs', 'ca_certs', 'ssl_version', 'minimum_version', 'maximum_version', 'ciphers', 'groups', 'server_preferred_order', 'alpn_protocols'],
+  supports: [...SERVER_BASICS, 'groups', 'server_preferred_order', 'alpn_protocols'],
   summary: 'openssl s_server -www: -cert/-key, -verify/-Verify with -verify_return_error, -CAfile',
   detect: opensslVersion,
   async start(settings: ServerSettings): Promise<RunningServer> {

@@ -8,6 +8,7 @@
  * - client `python-context`: `create_default_context(Purpose.SERVER_AUTH, cafile)`
  *   + `wrap_socket(raw, server_hostname=...)` (safe_tls.py).
  */
+import { SERVER_BASICS, CLIENT_BASICS } from './declared';
 import { join } from 'node:path';
 import { ConfigurationError } from '../errors';
 import { spawnTracked, stopProcess } from '../processes';
@@ -15,6 +16,7 @@ import type { ClientSettings, ServerSettings } from '../vocabulary';
 import { checkServerFiles, checkClientFiles } from './pem-files';
 import { Tail, waitUntilReady } from './process-server';
 import { summarizeDer } from './certificate-summary';
+import { peerFailure, refusalIn } from './json-lines-peer';
 import { detectPython, PYTHON, pythonPeer } from './python-peer';
 import { NOT_ACCEPTED, type ClientImplementation, type ClientObservation, type ClientTarget, type RunningServer, type ServerImplementation, type ServerObservation } from './types';
 
@@ -22,14 +24,9 @@ type Wire = Record<string, unknown>;
 
 const LITERAL_SERVER = join(__dirname, 'python', 'literal_server.py');
 
-function refusal(reply: Wire): ConfigurationError | null {
-  const error = reply.configurationError as { field: string; detail: string } | undefined;
-  return error ? new ConfigurationError(error.field, error.detail) : null;
-}
+const refusal = refusalIn;
 
-function fail(reply: Wire, what: string): never {
-  throw new Error(`Python peer, ${what}: ${String(reply.error ?? 'no answer')}`);
-}
+const fail = (reply: Wire, what: string): never => peerFailure('Python', reply, what);
 
 class PythonRunningServer implements RunningServer {
   readonly host = '127.0.0.1';
@@ -122,7 +119,7 @@ function pythonServer(name: string, summary: string, supports: ServerImplementat
  * Python's ssl has no group list for a server (set_ecdh_curve names one curve, TLS 1.2 only) and the documents'
  * servers set no SSLContext options, so neither server declares groups or server_preferred_order.
  */
-const PYTHON_SERVER_SETTINGS = ['certfile', 'keyfile', 'cert_reqs', 'ca_certs', 'ssl_version', 'minimum_version', 'maximum_version', 'ciphers', 'alpn_protocols', 'do_handshake_on_connect'] as const;
+const PYTHON_SERVER_SETTINGS = [...SERVER_BASICS, 'alpn_protocols', 'do_handshake_on_connect'] as const;
 
 export const pythonEventletServer = pythonServer(
   'python-eventlet',
@@ -154,11 +151,10 @@ function pythonClient(name: string, op: string, summary: string, supports: Clien
   };
 }
 
-const PYTHON_CLIENT_SETTINGS = ['verify', 'cert', 'server_hostname', 'timeout', 'minimum_version', 'maximum_version', 'ciphers', 'path', 'headers', 'alpn_protocols'] as const;
-export const requestsClient = pythonClient('requests', 'requests', "document 000: requests.request('GET', url, verify=..., cert=..., timeout=...)", PYTHON_CLIENT_SETTINGS);
+export const requestsClient = pythonClient('requests', 'requests', "document 000: requests.request('GET', url, verify=..., cert=..., timeout=...)", CLIENT_BASICS);
 export const pythonContextClient = pythonClient(
   'python-context',
   'context_client',
   'safe_tls.py: create_default_context(Purpose.SERVER_AUTH, cafile) + wrap_socket(server_hostname=...)',
-  [...PYTHON_CLIENT_SETTINGS, 'suppress_ragged_eofs', 'ignore_unexpected_eof', 'context'],
+  [...CLIENT_BASICS, 'suppress_ragged_eofs', 'ignore_unexpected_eof', 'context'],
 );

@@ -5,9 +5,7 @@
  */
 import { execFile } from 'node:child_process';
 import { join } from 'node:path';
-import { createInterface } from 'node:readline';
-import type { ChildProcess } from 'node:child_process';
-import { spawnTracked, stopProcess } from '../processes';
+import { JsonLinesPeer } from './json-lines-peer';
 import type { Availability } from './types';
 
 /** Debian's interpreter: the one with python3-eventlet and python3-requests from apt (the pyenv one on PATH has neither). */
@@ -16,63 +14,10 @@ export const PYTHON_HINT = 'apt-get install -y python3 python3-eventlet python3-
 const PEER = join(__dirname, 'python', 'peer.py');
 const REQUEST_TIMEOUT_MS = 30_000;
 
-type Reply = Record<string, unknown> & { ok: boolean; error?: string };
+let shared: JsonLinesPeer | undefined;
 
-class PythonPeer {
-  private readonly child: ChildProcess;
-  private readonly pending = new Map<number, { resolve: (reply: Reply) => void; reject: (error: Error) => void }>();
-  private nextId = 1;
-  private stderr = '';
-  readonly ready: Promise<void>;
-
-  constructor() {
-    this.child = spawnTracked(PYTHON, ['-u', PEER], { stdio: ['pipe', 'pipe', 'pipe'] });
-    this.child.stderr!.on('data', (chunk: Buffer) => (this.stderr = (this.stderr + chunk.toString()).slice(-4000)));
-    let markReady!: () => void;
-    let failReady!: (error: Error) => void;
-    this.ready = new Promise((resolve, reject) => ((markReady = resolve), (failReady = reject)));
-    createInterface({ input: this.child.stdout! }).on('line', (line) => {
-      const message = JSON.parse(line) as Reply & { id?: number; ready?: boolean };
-      if (message.ready) return markReady();
-      const waiter = this.pending.get(message.id!);
-      this.pending.delete(message.id!);
-      waiter?.resolve(message);
-    });
-    this.child.once('exit', (code, signal) => {
-      const error = new Error(`the Python peer exited (${signal ?? code}): ${this.stderr.trim().split('\n').slice(-3).join(' | ')}`);
-      failReady(error);
-      for (const waiter of this.pending.values()) waiter.reject(error);
-      this.pending.clear();
-    });
-    this.child.once('error', (error) => failReady(error));
-  }
-
-  async request(op: string, payload: Record<string, unknown> = {}): Promise<Reply> {
-    await this.ready;
-    const id = this.nextId++;
-    return new Promise((resolve, reject) => {
-      const timer = setTimeout(() => {
-        this.pending.delete(id);
-        reject(new Error(`the Python peer did not answer ${op} within ${REQUEST_TIMEOUT_MS} ms`));
-      }, REQUEST_TIMEOUT_MS);
-      this.pending.set(id, {
-        resolve: (reply) => (clearTimeout(timer), resolve(reply)),
-        reject: (error) => (clearTimeout(timer), reject(error)),
-      });
-      this.child.stdin!.write(JSON.stringify({ id, op, ...payload }) + '\n');
-    });
-  }
-
-  close(): Promise<void> {
-    this.child.stdin!.end(); // the peer stops its servers and exits when stdin closes
-    return stopProcess(this.child);
-  }
-}
-
-let shared: PythonPeer | undefined;
-
-export function pythonPeer(): PythonPeer {
-  shared ??= new PythonPeer();
+export function pythonPeer(): JsonLinesPeer {
+  shared ??= new JsonLinesPeer('Python', { command: PYTHON, args: ['-u', PEER] }, REQUEST_TIMEOUT_MS);
   return shared;
 }
 

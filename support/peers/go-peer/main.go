@@ -57,6 +57,21 @@ func refused(field string, err error) map[string]any {
 	return map[string]any{"ok": false, "configurationError": configurationError{Field: field, Detail: err.Error()}}
 }
 
+// The version bounds and suites, set the same way on both ends; nil, or the refusal naming the setting.
+func versionsAndSuites(config *tls.Config, minimum, maximum string, suites []string) map[string]any {
+	var err error
+	if config.MinVersion, err = version(minimum); err != nil {
+		return refused("minimum_version", err)
+	}
+	if config.MaxVersion, err = version(maximum); err != nil {
+		return refused("maximum_version", err)
+	}
+	if config.CipherSuites, err = cipherSuites(suites); err != nil {
+		return refused("ciphers", err)
+	}
+	return nil
+}
+
 var out = struct {
 	sync.Mutex
 	w *bufio.Writer
@@ -486,14 +501,8 @@ func serverTLSConfig(settings serverConfig) (*tls.Config, map[string]any) {
 			return nil, refused("ca_certs", err)
 		}
 	}
-	if config.MinVersion, err = version(settings.MinVersion); err != nil {
-		return nil, refused("minimum_version", err)
-	}
-	if config.MaxVersion, err = version(settings.MaxVersion); err != nil {
-		return nil, refused("maximum_version", err)
-	}
-	if config.CipherSuites, err = cipherSuites(settings.CipherSuites); err != nil {
-		return nil, refused("ciphers", err)
+	if failure := versionsAndSuites(config, settings.MinVersion, settings.MaxVersion, settings.CipherSuites); failure != nil {
+		return nil, failure
 	}
 	if config.CurvePreferences, err = curvePreferences(settings.CurvePreferences); err != nil {
 		return nil, refused("groups", err)
@@ -701,14 +710,8 @@ func clientTLSConfig(settings clientConfig) (*tls.Config, map[string]any) {
 		}
 		config.Certificates = []tls.Certificate{certificate}
 	}
-	if config.MinVersion, err = version(settings.MinVersion); err != nil {
-		return nil, refused("minimum_version", err)
-	}
-	if config.MaxVersion, err = version(settings.MaxVersion); err != nil {
-		return nil, refused("maximum_version", err)
-	}
-	if config.CipherSuites, err = cipherSuites(settings.CipherSuites); err != nil {
-		return nil, refused("ciphers", err)
+	if failure := versionsAndSuites(config, settings.MinVersion, settings.MaxVersion, settings.CipherSuites); failure != nil {
+		return nil, failure
 	}
 	return config, nil
 }

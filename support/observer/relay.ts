@@ -10,10 +10,13 @@ export interface Recording {
   readonly server: { readonly address: string; readonly port: number };
   readonly clientToServer: Buffer;
   readonly serverToClient: Buffer;
+  /** The connection was still open when the recording was taken (a client that keeps it alive, such as a browser). */
+  readonly openWhenTaken?: boolean;
 }
 
 export class Relay {
-  private readonly recordings: Promise<Recording>[] = [];
+  /** Each connection's recording once it closed, and what crossed it so far. */
+  private readonly recordings: { readonly closed: Promise<Recording>; readonly sofar: () => Recording }[] = [];
 
   private constructor(
     private readonly listener: Server,
@@ -38,22 +41,23 @@ export class Relay {
     const client = { address: downstream.remoteAddress ?? '?', port: downstream.remotePort ?? 0 };
     const fromClient: Buffer[] = [];
     const fromServer: Buffer[] = [];
-    this.recordings.push(
-      new Promise((resolve) => {
+    const sofar = (): Recording => ({
+      client,
+      server: { address: '127.0.0.1', port: targetPort },
+      clientToServer: Buffer.concat(fromClient),
+      serverToClient: Buffer.concat(fromServer),
+    });
+    this.recordings.push({
+      sofar,
+      closed: new Promise((resolve) => {
         let open = 2;
         const finish = (): void => {
-          if (--open > 0) return;
-          resolve({
-            client,
-            server: { address: '127.0.0.1', port: targetPort },
-            clientToServer: Buffer.concat(fromClient),
-            serverToClient: Buffer.concat(fromServer),
-          });
+          if (--open === 0) resolve(sofar());
         };
         downstream.once('close', finish);
         upstream.once('close', finish);
       }),
-    );
+    });
     downstream.on('data', (chunk: Buffer) => {
       fromClient.push(chunk);
       upstream.write(chunk);
@@ -69,14 +73,18 @@ export class Relay {
     upstream.on('error', () => downstream.resetAndDestroy());
   }
 
-  /** The recording of the oldest connection not taken yet, once both sides closed (or after `timeoutMs`). */
+  /**
+   * The recording of the oldest connection not taken yet, once both sides
+   * closed; after `timeoutMs`, what crossed it so far (the attempt is over:
+   * its request and answer have crossed), marked as taken while open.
+   */
   async take(timeoutMs = 2000): Promise<Recording | null> {
     const next = this.recordings.shift();
     if (!next) return null;
     let timer: NodeJS.Timeout | undefined;
-    const result = await Promise.race([next, new Promise<null>((resolve) => (timer = setTimeout(() => resolve(null), timeoutMs)))]);
+    const result = await Promise.race([next.closed, new Promise<null>((resolve) => (timer = setTimeout(() => resolve(null), timeoutMs)))]);
     clearTimeout(timer);
-    return result;
+    return result ?? { ...next.sofar(), openWhenTaken: true };
   }
 
   close(): Promise<void> {

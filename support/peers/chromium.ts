@@ -114,7 +114,7 @@ import { execFile } from 'node:child_process';
 import { createHash, X509Certificate } from 'node:crypto';
 import { accessSync, constants, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { isIP } from 'node:net';
-import { tmpdir } from 'node:os';
+import { availableParallelism, tmpdir } from 'node:os';
 import { delimiter, join } from 'node:path';
 import type { Browser, BrowserContext, CDPSession, Page } from 'playwright-core';
 import { UnsupportedSetting } from '../errors';
@@ -689,7 +689,28 @@ const CERTIFICATE_WAIT_MS = 500;
 /** How long to wait, after a certificate error, for the refused certificate (it comes with the error page). */
 const REFUSED_CERTIFICATE_WAIT_MS = 1000;
 
+/**
+ * Navigations at once in this process: one per core. A grid runs one attempt
+ * per server at a time, and eight renderers working together on two cores
+ * made navigations several seconds long, past a scenario's 5 s timeout.
+ * Waiting here comes before an attempt's own deadline is set.
+ */
+const AT_ONCE = Math.max(1, availableParallelism());
+let navigating = 0;
+const waiting: (() => void)[] = [];
+
 async function attempt(target: ClientTarget, settings: ClientSettings): Promise<ClientObservation> {
+  if (navigating >= AT_ONCE) await new Promise<void>((resolve) => waiting.push(resolve));
+  navigating++;
+  try {
+    return await attemptNow(target, settings);
+  } finally {
+    navigating--;
+    waiting.shift()?.();
+  }
+}
+
+async function attemptNow(target: ClientTarget, settings: ClientSettings): Promise<ClientObservation> {
   const plan = chromiumPlan(settings);
   const url = targetUrl(settings.server_hostname, target.port, settings.path);
   const timeoutMs = Math.max(1, Math.round(settings.timeout * 1000));

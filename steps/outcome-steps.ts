@@ -138,12 +138,15 @@ Then('the compression is none', function (this: ConformanceWorld) {
   expectOutcome(this, { check: 'compression', value: ['none'], text: 'the compression is none' }, (o, attempt) => (o.compression == null ? { notSupported: `the ${attempt.client.name} client does not report compression` } : o.compression === 'none'), (o) => `compression ${o.compression ?? '(not reported by this client)'}`);
 });
 
+/** A client that does not say what ALPN agreed cannot show either ALPN check held. */
+const ALPN_NOT_REPORTED = (client: string): string => `the ${client} client does not report the agreed application protocol`;
+
 Then('the agreed application protocol is {string}', function (this: ConformanceWorld, protocol: string) {
-  expectOutcome(this, { check: 'alpn', value: [protocol], text: `the agreed application protocol is ${protocol}` }, (o) => o.connected && o.alpn === protocol, (o) => (o.connected ? `agreed ${o.alpn ?? 'no application protocol'}` : describeOutcome(o)));
+  expectOutcome(this, { check: 'alpn', value: [protocol], text: `the agreed application protocol is ${protocol}` }, (o, attempt) => (o.connected && o.alpn === undefined ? { notSupported: ALPN_NOT_REPORTED(attempt.client.name) } : o.connected && o.alpn === protocol), (o) => (o.connected ? `agreed ${o.alpn ?? 'no application protocol'}` : describeOutcome(o)));
 });
 
 Then('no application protocol is agreed', function (this: ConformanceWorld) {
-  expectOutcome(this, { check: 'alpn', value: [null], text: 'no application protocol is agreed' }, (o) => o.alpn === null, (o) => `agreed ${o.alpn}`);
+  expectOutcome(this, { check: 'alpn', value: [null], text: 'no application protocol is agreed' }, (o, attempt) => (o.connected && o.alpn === undefined ? { notSupported: ALPN_NOT_REPORTED(attempt.client.name) } : o.alpn == null), (o) => `agreed ${o.alpn}`);
 });
 
 Then('the client accepts the truncated response as complete', function (this: ConformanceWorld) {

@@ -278,7 +278,7 @@ describe('Chromium as a client, with real handshakes', { skip }, () => {
     assert.deepEqual(outcome.evidence.client.socketError, { message: 'net::ERR_CERT_AUTHORITY_INVALID' });
     assert.deepEqual(outcome.alert, { code: 46, name: 'certificate_unknown', sentBy: 'client' });
     assert.equal(outcome.phase, 'handshake');
-    assert.match(outcome.serverCertificate?.issuer ?? '', /CN=Unrelated CA/, 'the refused certificate is kept as evidence');
+    assert.match(outcome.serverCertificate?.issuer ?? '', /CN=Unrelated CA/, 'the refused certificate is kept as evidence (read from the wire)');
     assert.deepEqual(await drain(server), [], 'no retry');
   });
 
@@ -371,32 +371,33 @@ describe('Chromium as a client, with real handshakes', { skip }, () => {
     assert.deepEqual(await drain(tls11), []);
   });
 
-  it('a server that asks for a certificate (CERT_OPTIONAL) sees none, on a second connection: the first is aborted at the CertificateRequest', async () => {
-    const server = await start(serving('localhost', { cert_reqs: 'CERT_OPTIONAL', ca_certs: profileFiles('client-ca').cert }));
-    const seen = await chromiumClient.attempt({ host: server.host, port: server.port }, trusting);
-    assert.equal(seen.response?.status, 200, JSON.stringify(seen));
-    const [aborted, served, ...more] = await drain(server);
-    assert.deepEqual(more, []);
-    assert.equal(aborted?.handshakeCompleted, false);
-    assert.equal(aborted?.clientCertificate, null);
-    assert.deepEqual(aborted?.requests, []);
-    assert.equal(served?.handshakeCompleted, true);
-    assert.equal(served?.clientCertificate, null, 'no certificate presented');
-    assert.deepEqual(served?.requests, [{ method: 'GET', path: '/', status: 200 }]);
+  it('a server that asks for a certificate sees one connection, aborted at the CertificateRequest: the port refuses the reconnection', async () => {
+    for (const cert_reqs of ['CERT_OPTIONAL', 'CERT_REQUIRED'] as const) {
+      const server = await start(serving('localhost', { cert_reqs, ca_certs: profileFiles('client-ca').cert }));
+      const seen = await chromiumClient.attempt({ host: server.host, port: server.port }, trusting);
+      assert.equal(seen.response, null, cert_reqs);
+      assert.deepEqual(seen.socketError, { message: 'net::ERR_CONNECTION_REFUSED' }, `${cert_reqs}: Chromium connected again, to a port that takes one connection`);
+      const [aborted, ...more] = await drain(server);
+      assert.deepEqual(more, [], `${cert_reqs}: one connection reached the server`);
+      assert.equal(aborted?.handshakeCompleted, false);
+      assert.deepEqual(aborted?.requests, []);
+      assert.match(chromiumClient.unsupportedServer!({ ...DEFAULT_SERVER, cert_reqs }) ?? '', /aborts the handshake/, 'so the grid does not run these pairs');
+    }
   });
 
-  it('a server that requires one (CERT_REQUIRED) refuses the second connection; Chromium says ERR_BAD_SSL_CLIENT_AUTH_CERT (or, racing its write, ERR_SOCKET_NOT_CONNECTED)', async () => {
-    const server = await start(serving('localhost', { cert_reqs: 'CERT_REQUIRED', ca_certs: profileFiles('client-ca').cert }));
-    const seen = await chromiumClient.attempt({ host: server.host, port: server.port }, trusting);
-    assert.equal(seen.response, null);
-    assert.match(seen.socketError?.message ?? '', /^net::ERR_(BAD_SSL_CLIENT_AUTH_CERT|SOCKET_NOT_CONNECTED)$/);
-    const [aborted, refused, ...more] = await drain(server);
-    assert.deepEqual(more, []);
-    assert.equal(aborted?.rejection, null);
-    assert.equal(refused?.rejection?.code, 'ERR_SSL_PEER_DID_NOT_RETURN_A_CERTIFICATE');
-    // Given the connection it refused, the harness names the server and the reason.
-    assert.equal(classify(seen, refused!, 1).verdict, 'server rejected client');
-    assert.equal(classify(seen, refused!, 1).reason, 'certificate_required');
+  it('never resumes a session: every attempt is a full handshake on a port the browser has not used', async () => {
+    const server = await start(serving());
+    const ports = new Set<number>();
+    for (let i = 0; i < 12; i++) {
+      const { outcome } = await attemptConnection(server, chromiumClient, trusting);
+      assert.equal(outcome.connected, true);
+      assert.equal(outcome.sessionReused, false, 'no pre_shared_key in the ServerHello');
+      assert.ok(outcome.serverCertificate, 'a full handshake: the server sent its certificate');
+      assert.ok(outcome.evidence.client.localPort, 'the server-side port is known');
+      ports.add(outcome.evidence.client.localPort!);
+    }
+    assert.equal(ports.size, 12, 'twelve connections');
+    assert.deepEqual(await drain(server), [], 'and no other');
   });
 
   it('a timeout is reported as one', async () => {
@@ -428,24 +429,15 @@ describe('Chromium as a client, with real handshakes', { skip }, () => {
     assert.deepEqual(await drain(server), [], 'nothing reached the server');
   });
 
-  it('costs tens of ms an attempt once warm (a fresh context each time, made ready in advance)', async () => {
+  it('costs a few ms an attempt once warm (one page, a fresh port per attempt): printed, not asserted', async () => {
     const server = await start(serving());
     for (let i = 0; i < 3; i++) await attemptConnection(server, chromiumClient, trusting); // warm-up
-    const spaced: number[] = [];
-    const backToBack: number[] = [];
-    for (let i = 0; i < 15; i++) {
-      await new Promise((resolve) => setTimeout(resolve, 200)); // as between attempts of a run: the next context is ready
-      const begun = performance.now();
-      const { outcome } = await attemptConnection(server, chromiumClient, trusting);
-      spaced.push(performance.now() - begun);
-      assert.equal(outcome.connected, true);
-    }
-    for (let i = 0; i < 10; i++) {
+    const times: number[] = [];
+    for (let i = 0; i < 20; i++) {
       const begun = performance.now();
       assert.equal((await attemptConnection(server, chromiumClient, trusting)).outcome.connected, true);
-      backToBack.push(performance.now() - begun);
+      times.push(performance.now() - begun);
     }
-    console.log(`chromium attempt against the node server (attempt + server observation): median ${median(spaced).toFixed(1)} ms with the next context ready, ${median(backToBack).toFixed(1)} ms back to back (a new renderer each)`);
-    assert.ok(median(spaced) < 250, `median ${median(spaced).toFixed(1)} ms`);
+    console.log(`chromium attempt against the node server (attempt + server observation): median ${median(times).toFixed(1)} ms back to back`);
   });
 });

@@ -59,7 +59,7 @@ export function classify(client: ClientObservation, server: ServerObservation, d
     cipher: client.cipher ?? server.cipher,
     keyExchange: client.keyExchange ?? keyExchangeOf(client.protocol ?? server.protocol, client.cipher ?? server.cipher),
     compression: client.compression ?? null,
-    alpn: client.alpn ?? null,
+    alpn: client.alpn,
     endError: client.endError ? `${client.endError.code ?? ''} ${client.endError.message}`.trim() : null,
     insecure: !client.verified,
     sessionReused: client.sessionReused,

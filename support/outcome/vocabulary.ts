@@ -47,7 +47,8 @@ export interface Outcome {
   readonly cipher: string | null;
   readonly keyExchange: string | null;
   readonly compression: string | null;
-  readonly alpn: string | null;
+  /** The application protocol agreed by ALPN, null for none; undefined when the client does not report it (a check on it is then not run). */
+  readonly alpn: string | null | undefined;
   /** The client's error after the response had begun, if it raised one (a truncated response). */
   readonly endError: string | null;
   readonly endedBy: EndedBy;

@@ -32,9 +32,9 @@ export interface Ran {
  * Run a program to its end (killed after `timeoutMs`), feeding it `input`; with `keepInputOpen` its stdin stays
  * open until it exits (gnutls-cli ends the connection when its input ends).
  */
-export function runProgram(command: string, args: readonly string[], input: string, timeoutMs: number, options: { keepInputOpen?: boolean } = {}): Promise<Ran> {
+export function runProgram(command: string, args: readonly string[], input: string, timeoutMs: number, options: { keepInputOpen?: boolean; env?: NodeJS.ProcessEnv } = {}): Promise<Ran> {
   return new Promise((resolve) => {
-    const child = spawnTracked(command, args);
+    const child = spawnTracked(command, args, options.env ? { env: options.env } : {});
     let stdout = '';
     let stderr = '';
     let timedOut = false;

@@ -54,9 +54,11 @@
  * alpn_protocols → --alpn; versions and ciphers → --priority; --save-cert
  * keeps the server's certificate. It writes `GET <path> HTTP/1.1` on stdin,
  * left open (at the end of its input gnutls-cli sends close_notify at once,
- * before the answer), and is killed after `timeout` seconds. It does not set
- * TCP_NODELAY: against a TLS 1.3 server that defers its session tickets
- * (OpenSSL's, Node's) the request waits for a delayed ACK, about 40 ms.
+ * before the answer), and is killed after `timeout` seconds. gnutls-cli does
+ * not set TCP_NODELAY: against a TLS 1.3 server that defers its session
+ * tickets (OpenSSL's, Node's) its request would wait for a delayed ACK, about
+ * 40 ms. The harness preloads a shim that sets it (support/peers/nodelay.ts,
+ * built with the system's C compiler); the bytes are the same.
  *
  * Refused (ConfigurationError naming the setting): groups (GnuTLS's group
  * priorities govern TLS 1.2 finite-field DHE too, OpenSSL's list does not),
@@ -84,6 +86,7 @@ import { ConfigurationError, UnsupportedSetting } from '../errors';
 import { spawnTracked, stopProcess } from '../processes';
 import { parseSslVersion, TLS_VERSIONS, versionRange, type ClientSettings, type ServerSettings, type TlsVersion } from '../vocabulary';
 import { checkClientFiles, checkServerFiles, hasPem, readPem } from './pem-files';
+import { nodelayShim, withNodelay } from './nodelay';
 import { onFreePort, PortTaken, temporaryDirectory } from './process-server';
 import {
   NOT_ACCEPTED,
@@ -969,7 +972,11 @@ export const gnutlsClient: ClientImplementation = {
   name: 'gnutls',
   supports: GNUTLS_CLIENT_SETTINGS,
   summary: 'gnutls-cli: --x509cafile for verify, --no-ca-verification for verify=False, --x509certfile/--x509keyfile for cert, --priority; one GET',
-  detect: () => versionOf('gnutls-cli'),
+  detect: async () => {
+    const [found, shim] = await Promise.all([versionOf('gnutls-cli'), nodelayShim()]);
+    if (!found.available) return found;
+    return { ...found, version: `${found.version}${shim ? ', TCP_NODELAY set by an LD_PRELOAD shim' : ' (no C compiler for the TCP_NODELAY shim: requests wait for delayed ACKs)'}` };
+  },
   async attempt(target: ClientTarget, settings: ClientSettings): Promise<ClientObservation> {
     refuseUndeclared('gnutls', settings, GNUTLS_CLIENT_SETTINGS);
     checkClientFiles(settings);
@@ -981,7 +988,7 @@ export const gnutlsClient: ClientImplementation = {
       const request = `GET ${settings.path ?? '/'} HTTP/1.1\r\nHost: ${hostForUrl(name)}:${target.port}\r\n${headers}Connection: close\r\n\r\n`;
       // stdout line-buffered: what gnutls-cli said before a timeout is not lost in its buffer; stdin stays open, as
       // gnutls-cli ends the connection when its input ends.
-      const ran = await runProgram('stdbuf', ['-oL', 'gnutls-cli', ...args], request, settings.timeout * 1000, { keepInputOpen: true });
+      const ran = await runProgram('stdbuf', ['-oL', 'gnutls-cli', ...args], request, settings.timeout * 1000, { keepInputOpen: true, env: await withNodelay() });
       // Refused before connecting: its files or its priorities (checked beforehand, so seldom).
       if (!/^Connecting to /m.test(ran.stdout)) {
         const said = `${ran.stderr}\n${ran.stdout}`.split('\n').map((l) => l.trim()).filter((l) => /error|Error|\*\*\*/.test(l)).join(' | ');

@@ -33,15 +33,12 @@
  * Any other setting that is present and not its default is refused with a
  * ConfigurationError naming it: nothing is silently dropped.
  */
-import { execFile } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { accessSync, closeSync, constants, existsSync, mkdirSync, mkdtempSync, openSync, readdirSync, readFileSync, renameSync, rmSync, statSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { performance } from 'node:perf_hooks';
 import { CLIENT_BASICS, refuseUndeclared, SERVER_BASICS } from './declared';
 import { ConfigurationError, UnsupportedSetting } from '../errors';
-import { PROJECT_ROOT } from '../pki/store';
+import { buildCacheDir, cachedBuild, runTool } from './build-cache';
 import { JsonLinesPeer, peerFailure, refusalIn } from './json-lines-peer';
 import { parseSslVersion, PROTOCOL_NAME, versionRange, type ClientSettings, type ServerSettings } from '../vocabulary';
 import { checkClientFiles, checkServerFiles } from './pem-files';
@@ -193,13 +190,7 @@ export function goClientConfig(settings: ClientSettings): Record<string, unknown
 
 // --- Go itself, and the peer built once --------------------------------------------------------
 
-function run(command: string, args: readonly string[], options: { env?: NodeJS.ProcessEnv; cwd?: string; timeout?: number } = {}): Promise<{ stdout: string; stderr: string; error: Error | null }> {
-  return new Promise((resolve) => {
-    execFile(command, args, { timeout: options.timeout ?? 10_000, env: options.env ?? process.env, cwd: options.cwd, maxBuffer: 4 << 20 }, (error, stdout, stderr) =>
-      resolve({ stdout: String(stdout), stderr: String(stderr), error }),
-    );
-  });
-}
+const run = runTool;
 
 let goVersionLine: Promise<string | null> | undefined;
 
@@ -225,21 +216,9 @@ export function detectGo(): Promise<Availability> {
   return detected;
 }
 
-function writable(dir: string): boolean {
-  try {
-    mkdirSync(dir, { recursive: true });
-    accessSync(dir, constants.W_OK);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
 /** Where built peers are kept: node_modules/.cache/tls-conformance/go-peer, or the temporary directory when that cannot be written. */
 export function defaultGoPeerCache(): string {
-  if (process.env.TLS_CONFORMANCE_GO_CACHE) return process.env.TLS_CONFORMANCE_GO_CACHE;
-  const inProject = join(PROJECT_ROOT, 'node_modules', '.cache', 'tls-conformance', 'go-peer');
-  return writable(inProject) ? inProject : join(tmpdir(), `tls-conformance-go-peer-${process.getuid?.() ?? 'user'}`);
+  return process.env.TLS_CONFORMANCE_GO_CACHE || buildCacheDir('go-peer');
 }
 
 /** Bump when the way the peer is built changes. */
@@ -258,64 +237,33 @@ export interface GoBuild {
  * last rename wins, both binaries being the same program).
  */
 export async function buildGoPeer(cacheDir = defaultGoPeerCache()): Promise<GoBuild> {
-  const started = performance.now();
   const line = await goVersion();
   if (!line) throw new Error(`no Go toolchain (${GO}) to build the Go peer: ${GO_HINT}`);
   const key = createHash('sha256').update(readFileSync(PEER_SOURCE)).update('\0').update(line).update('\0').update(BUILD_RECIPE).digest('hex').slice(0, 16);
-  const dir = join(cacheDir, key);
-  const binary = join(dir, 'go-peer');
-  mkdirSync(dir, { recursive: true });
-  const lock = join(dir, 'build.lock');
-  for (;;) {
-    if (existsSync(binary)) return { binary, cached: true, ms: performance.now() - started };
-    // Parallel workers of one run: one builds, the others wait for its binary (a lock older than the build timeout is a crashed build's).
-    try {
-      closeSync(openSync(lock, 'wx'));
-      break;
-    } catch (error) {
-      if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
-      if (Date.now() - lockAge(lock) > BUILD_TIMEOUT_MS) rmSync(lock, { force: true });
-      else await new Promise((resolve) => setTimeout(resolve, 200));
-    }
-  }
-  const scratch = mkdtempSync(join(tmpdir(), 'tls-conformance-go-build-'));
-  try {
-    if (existsSync(binary)) return { binary, cached: true, ms: performance.now() - started };
-    const partial = `${binary}.${process.pid}.tmp`;
-    const env: NodeJS.ProcessEnv = {
-      PATH: process.env.PATH,
-      HOME: scratch,
-      GOCACHE: join(scratch, 'cache'),
-      GOPATH: join(scratch, 'gopath'),
-      GOENV: 'off',
-      GOFLAGS: '',
-      CGO_ENABLED: '0',
-    };
-    // A single file on the command line: no module needed (standard library only).
-    const built = await run(GO, ['build', '-trimpath', '-o', partial, PEER_SOURCE], { env, cwd: scratch, timeout: BUILD_TIMEOUT_MS });
-    if (built.error) {
-      rmSync(partial, { force: true });
-      throw new Error(`building the Go peer failed: ${(built.stderr || built.error.message).trim()}`);
-    }
-    renameSync(partial, binary);
-    // Binaries of an older main.go or another Go are not used again: one build is kept.
-    for (const other of readdirSync(cacheDir)) if (other !== key) rmSync(join(cacheDir, other), { recursive: true, force: true });
-  } finally {
-    rmSync(scratch, { recursive: true, force: true });
-    rmSync(lock, { force: true });
-  }
-  return { binary, cached: false, ms: performance.now() - started };
+  const built = await cachedBuild({
+    cacheDir,
+    key,
+    file: 'go-peer',
+    timeoutMs: BUILD_TIMEOUT_MS,
+    build: async (partial, scratch) => {
+      const env: NodeJS.ProcessEnv = {
+        PATH: process.env.PATH,
+        HOME: scratch,
+        GOCACHE: join(scratch, 'cache'),
+        GOPATH: join(scratch, 'gopath'),
+        GOENV: 'off',
+        GOFLAGS: '',
+        CGO_ENABLED: '0',
+      };
+      // A single file on the command line: no module needed (standard library only).
+      const ran = await run(GO, ['build', '-trimpath', '-o', partial, PEER_SOURCE], { env, cwd: scratch, timeout: BUILD_TIMEOUT_MS });
+      if (ran.error) throw new Error(`building the Go peer failed: ${(ran.stderr || ran.error.message).trim()}`);
+    },
+  });
+  return { binary: built.path, cached: built.cached, ms: built.ms };
 }
 
 const BUILD_TIMEOUT_MS = 300_000;
-
-function lockAge(lock: string): number {
-  try {
-    return statSync(lock).mtimeMs;
-  } catch {
-    return 0;
-  }
-}
 
 let build: Promise<GoBuild> | undefined;
 

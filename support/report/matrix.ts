@@ -305,7 +305,7 @@ export function cellOutcome(row: MatrixRow): Record<string, string | number | nu
     alert: o.alert ? `${o.alert.code} from the ${o.alert.sentBy}` : null,
     protocol: o.protocol ?? null,
     cipher: o.cipher ?? null,
-    alpn: o.alpn ?? null,
+    alpn: o.alpn === undefined ? 'not reported' : o.alpn,
   };
 }
 

@@ -1,0 +1,54 @@
+/**
+ * The TCP_NODELAY shim (nodelay/nodelay.c): an LD_PRELOAD library that sets
+ * TCP_NODELAY on every TCP socket a program connects, built once with the
+ * system's C compiler (`cc`) into the build cache. For gnutls-cli, which does
+ * not set it: without it, its request waits behind its unacknowledged Finished
+ * for the server's delayed ACK (~40 ms a connection) whenever a TLS 1.3 server
+ * defers its session tickets. The bytes and the TLS are the same either way;
+ * only when the request's segment leaves changes.
+ *
+ * Without a C compiler there is no shim (undefined): gnutls-cli runs as it is,
+ * slower, and its detected version says so.
+ */
+import { createHash } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { buildCacheDir, cachedBuild, runTool } from './build-cache';
+
+const SOURCE = join(__dirname, 'nodelay', 'nodelay.c');
+const RECIPE = 'cc -shared -fPIC -O2 -ldl, v1';
+const CC = process.env.CC || 'cc';
+
+let shim: Promise<string | undefined> | undefined;
+
+/** The shim's path, or undefined when it cannot be built here (no compiler). */
+export function nodelayShim(): Promise<string | undefined> {
+  shim ??= (async () => {
+    const version = await runTool(CC, ['--version']);
+    if (version.error) return undefined;
+    const key = createHash('sha256').update(readFileSync(SOURCE)).update('\0').update(version.stdout.split('\n')[0] ?? '').update('\0').update(RECIPE).digest('hex').slice(0, 16);
+    try {
+      const built = await cachedBuild({
+        cacheDir: buildCacheDir('nodelay'),
+        key,
+        file: 'nodelay.so',
+        timeoutMs: 60_000,
+        build: async (partial, scratch) => {
+          const ran = await runTool(CC, ['-shared', '-fPIC', '-O2', '-o', partial, SOURCE, '-ldl'], { cwd: scratch, timeout: 60_000 });
+          if (ran.error) throw new Error(`building the TCP_NODELAY shim failed: ${(ran.stderr || ran.error.message).trim()}`);
+        },
+      });
+      return built.path;
+    } catch {
+      return undefined;
+    }
+  })();
+  return shim;
+}
+
+/** The environment that preloads the shim into a program (the current one when there is no shim). */
+export async function withNodelay(env: NodeJS.ProcessEnv = process.env): Promise<NodeJS.ProcessEnv> {
+  const path = await nodelayShim();
+  if (!path) return env;
+  return { ...env, LD_PRELOAD: env.LD_PRELOAD ? `${path}:${env.LD_PRELOAD}` : path };
+}

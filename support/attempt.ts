@@ -17,6 +17,16 @@ export interface Attempt {
   readonly recording?: Recording;
 }
 
+/** Let a client get ready for these settings in the background (only when it declares every one given). */
+export function prepareClient(client: ClientImplementation, given: ClientSettings): void {
+  if (!client.prepare || undeclaredSetting(given, client.supports)) return;
+  try {
+    client.prepare(declaredView(client.name, 'client', given, client.supports));
+  } catch {
+    // The attempt reports it.
+  }
+}
+
 export async function attemptConnection(server: RunningServer, client: ClientImplementation, given: ClientSettings, options: { observe?: boolean } = {}): Promise<Attempt> {
   // A setting the client does not declare is not dropped: there is no attempt (UnsupportedSetting).
   const missing = undeclaredSetting(given, client.supports);

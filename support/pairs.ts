@@ -13,6 +13,7 @@ import type { Expectation } from './expectation';
 import type { Outcome } from './outcome/vocabulary';
 import { clientImplementation, serverImplementation, type Chosen } from './peers/registry';
 import { acquireServer } from './server-pool';
+import { prepareClient } from './attempt';
 import type { ClientSettings, ServerSettings } from './vocabulary';
 
 export interface Check {
@@ -57,6 +58,11 @@ export async function attemptPairs(
   scenario: string,
   options: { observe?: boolean } = {},
 ): Promise<PairAttempt[]> {
+  // Clients that take long to get ready (a browser to launch) start now, while the others' attempts run.
+  for (const name of new Set(pairs.map((pair) => pair.client.name))) {
+    const client = clientImplementation(name);
+    if (!client.unsupportedServer?.(serverSettings)) prepareClient(client, clientSettings);
+  }
   const byServer = new Map<string, Pair[]>();
   for (const pair of pairs) byServer.set(pair.server.name, [...(byServer.get(pair.server.name) ?? []), pair]);
   const groups = await Promise.all(

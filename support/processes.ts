@@ -16,6 +16,11 @@ export function refuseNewProcesses(): void {
   refusing = true;
 }
 
+/** False once the run is being interrupted. */
+export function mayStartProcesses(): boolean {
+  return !refusing;
+}
+
 /** Signal a child, or its whole process group when it leads one (what it started is stopped with it). */
 function signal(child: ChildProcess, name: NodeJS.Signals): void {
   try {

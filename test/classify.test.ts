@@ -27,6 +27,19 @@ describe('classify', () => {
     assert.equal(outcome.alert?.code, 40);
   });
 
+  it('an alert destroyed in flight by a reset: the alert the server says it sent gives the reason', () => {
+    // gnutls-serv refused the certificate and sent alert 80; the client's request was already on its way, so the
+    // close became a reset and gnutls-cli never read the alert.
+    const outcome = classify(
+      client({ handshakeCompleted: true, protocol: 'TLSv1.3', socketError: { code: 'gnutls-cli', message: '*** Fatal error: Error in the pull function. | *** Server has terminated the connection abnormally.' } }),
+      server({ rejection: { message: 'Error in handshake: Key usage violation in certificate has been detected. | alert sent: Internal error [80]' } }),
+      5,
+    );
+    assert.equal(outcome.verdict, 'server rejected client');
+    assert.equal(outcome.reason, 'handshake_failure');
+    assert.deepEqual(outcome.alert, { code: 80, name: 'internal_error', sentBy: 'server' });
+  });
+
   it("Node's silent reset of an unknown-CA client certificate keeps its reason from the server end", () => {
     const reset = { code: 'ECONNRESET', message: 'socket hang up' };
     const outcome = classify(

@@ -15,6 +15,7 @@
  */
 import { createDecipheriv, createHmac } from 'node:crypto';
 import { CONTENT, HANDSHAKE, helloExtensions, parseRecords, type TlsRecord } from './tls-records';
+import { readAppended } from '../read-appended';
 
 export interface ServerFlight {
   /** "TLSv1.3", "TLSv1.2"...: the version the ServerHello chose; null when no ServerHello crossed. */
@@ -213,29 +214,16 @@ export class KeyLogReader {
   ) {}
 
   private readMore(): void {
-    const { openSync, readSync, closeSync, fstatSync } = require('node:fs') as typeof import('node:fs');
-    let fd: number;
-    try {
-      fd = openSync(this.path, 'r');
-    } catch {
-      return; // not written yet
-    }
-    try {
-      const size = fstatSync(fd).size;
-      if (size <= this.offset) return;
-      const chunk = Buffer.alloc(size - this.offset);
-      const read = readSync(fd, chunk, 0, chunk.length, this.offset);
-      this.offset += read;
-      const lines = (this.partial + chunk.subarray(0, read).toString('latin1')).split('\n');
-      this.partial = lines.pop() ?? '';
-      for (const line of lines) {
-        if (!line) continue;
-        this.onLine(line);
-        const [label, random, secret] = line.split(' ');
-        if (label === 'SERVER_HANDSHAKE_TRAFFIC_SECRET' && random && secret) this.secrets.set(random.toLowerCase(), Buffer.from(secret, 'hex'));
-      }
-    } finally {
-      closeSync(fd);
+    const read = readAppended(this.path, this.offset);
+    if (!read) return;
+    this.offset = read.position;
+    const lines = (this.partial + read.text).split('\n');
+    this.partial = lines.pop() ?? '';
+    for (const line of lines) {
+      if (!line) continue;
+      this.onLine(line);
+      const [label, random, secret] = line.split(' ');
+      if (label === 'SERVER_HANDSHAKE_TRAFFIC_SECRET' && random && secret) this.secrets.set(random.toLowerCase(), Buffer.from(secret, 'hex'));
     }
   }
 

@@ -20,6 +20,14 @@ function firstAlert(errors: readonly (RawError | null)[], sentBy: Alert['sentBy'
   return null;
 }
 
+/** The alert a server says it sent ("alert sent: Internal error [80]", as the GnuTLS adapter reports gnutls-serv's words). */
+function sentAlert(rejection: RawError): Alert | null {
+  const code = /alert sent: [^|\[]*\[(\d+)\]/.exec(rejection.message)?.[1];
+  if (code === undefined) return null;
+  const name = ALERTS[Number(code)]?.name;
+  return name ? { code: Number(code), name, sentBy: 'server' } : null;
+}
+
 function ending(client: ClientObservation, server: ServerObservation): Ending {
   const clientErrors = [client.socketError, client.requestError];
   const fromServer = firstAlert(clientErrors, 'server'); // an alert the client received
@@ -32,8 +40,11 @@ function ending(client: ClientObservation, server: ServerObservation): Ending {
   if (server.rejection) {
     // The server's own verification error says more than its generic "certificate verify failed".
     const verification = server.verificationError ? lookUp({ message: server.verificationError }) : null;
-    const reason = verification?.reason ?? lookUp(server.rejection)?.reason ?? (fromServer ? ALERTS[fromServer.code]?.reason : undefined) ?? 'unclassified';
-    return { endedBy: 'server', reason, alert: fromServer };
+    // The alert the client received; else the one the server says it sent (a reset can destroy an alert in flight:
+    // a client whose next bytes were already on their way makes the server's close a reset).
+    const alert = fromServer ?? sentAlert(server.rejection);
+    const reason = verification?.reason ?? lookUp(server.rejection)?.reason ?? (alert ? ALERTS[alert.code]?.reason : undefined) ?? 'unclassified';
+    return { endedBy: 'server', reason, alert };
   }
   if (fromServer) return { endedBy: 'server', reason: ALERTS[fromServer.code]?.reason ?? 'unclassified', alert: fromServer };
   if (fromClient) return { endedBy: 'client', reason: ALERTS[fromClient.code]?.reason ?? 'unclassified', alert: fromClient };

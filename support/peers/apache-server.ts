@@ -140,7 +140,8 @@ function startOn(port: number, settings: ServerSettings): Promise<RunningServer>
     // Apache opens its port before mod_ssl checks the certificates: only the pid file says it is serving.
     pidFile: join(directory, 'httpd.pid'),
     refusal: (output) => refusal(output),
-    settled: (text) => ACCESS.test(text) || /SSL Library Error|Certificate Verification: Error|Connection reset by peer/.test(text),
+    // A connection's story ends with its access line, an SSL error, or mod_ssl's "Connection closed to child" (the end of any connection, at ssl:info).
+    settled: (text) => ACCESS.test(text) || /SSL Library Error|Certificate Verification: Error|Connection reset by peer|AH01998: Connection closed to child/.test(text),
     observe: observeApache,
   });
 }

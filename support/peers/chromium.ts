@@ -135,7 +135,7 @@
  * for an expired certificate and for one not valid yet: the adapter adds
  * which, from the certificate's dates.
  */
-import { execFile } from 'node:child_process';
+import { runProgram } from '../spawner';
 import { createHash, X509Certificate } from 'node:crypto';
 import { accessSync, constants, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { isIP } from 'node:net';
@@ -144,7 +144,7 @@ import { delimiter, join } from 'node:path';
 import type { Browser, BrowserContext, CDPSession, Page } from 'playwright-core';
 import { UnsupportedSetting } from '../errors';
 import type { ClientSettings, TlsVersion } from '../vocabulary';
-import { alsoStop } from '../processes';
+import { alsoStop, mayStartProcesses } from '../processes';
 import { summarizeCertificate } from './certificate-summary';
 import { FreshPorts, type FreshPort } from './fresh-port';
 import { KeyLogReader, readServerFlight, type ServerFlight } from '../observer/server-flight';
@@ -350,10 +350,11 @@ const BASE_SWITCHES = [
 /** The profile's Preferences: no preconnect when a navigation starts. */
 const PREFERENCES = { net: { network_prediction_options: 2 } };
 
-function run(command: string, args: readonly string[], timeout = 15_000): Promise<{ stdout: string; stderr: string; error: Error | null }> {
-  return new Promise((resolve) => {
-    execFile(command, args, { timeout, maxBuffer: 1 << 20 }, (error, stdout, stderr) => resolve({ stdout: String(stdout), stderr: String(stderr), error }));
-  });
+/** A program run to its end, tracked like every process of the run (an interrupted launch leaves nothing behind). */
+async function run(command: string, args: readonly string[], timeout = 15_000): Promise<{ stdout: string; stderr: string; error: Error | null }> {
+  const ran = await runProgram(command, args, '', timeout);
+  const error = ran.timedOut ? new Error(`${command}: no end within ${timeout} ms`) : ran.code !== 0 ? new Error(`${command} exited with ${ran.code}`) : null;
+  return { stdout: ran.stdout, stderr: ran.stderr, error };
 }
 
 function executable(path: string): boolean {
@@ -551,6 +552,7 @@ class ChromiumBrowser {
   }
 
   static async launch(plan: LaunchPlan): Promise<ChromiumBrowser> {
+    if (!mayStartProcesses()) throw new Error('the run is being interrupted: no browser is launched');
     alsoStop(closeChromium);
     const { chromium } = require('playwright-core') as typeof import('playwright-core'); // loaded only when a browser is needed
     const home = await makeHome(plan.trust);
@@ -825,6 +827,10 @@ export const chromiumClient: ClientImplementation = {
   detect: detectChromium,
   attempt,
   close: closeChromium,
+  prepare: (settings) => {
+    if (Object.entries(settings).some(([field, value]) => field === 'cert' && value !== undefined)) return;
+    void browserFor(chromiumPlan(settings)).catch(() => undefined);
+  },
   unsupportedServer: (server) =>
     server.cert_reqs === 'CERT_OPTIONAL' || server.cert_reqs === 'CERT_REQUIRED'
       ? `a server that asks for a client certificate (cert_reqs ${server.cert_reqs}): Chromium aborts the handshake to choose a certificate, which it cannot present here without a profile or machine-wide selection, and connects again`

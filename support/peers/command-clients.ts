@@ -13,7 +13,6 @@ import { execFile } from 'node:child_process';
 import { isIP } from 'node:net';
 import { ConfigurationError, UnsupportedSetting } from '../errors';
 import { keylogFile } from '../keylog';
-import { spawnTracked } from '../processes';
 import type { ClientSettings, TlsVersion } from '../vocabulary';
 import { checkClientFiles } from './pem-files';
 import type { Availability, CertificateSummary, ClientImplementation, ClientObservation, ClientTarget, RawError } from './types';
@@ -21,43 +20,8 @@ import type { Availability, CertificateSummary, ClientImplementation, ClientObse
 const TLS_FLAG: Record<TlsVersion, string> = { TLSv1: '1.0', TLSv1_1: '1.1', TLSv1_2: '1.2', TLSv1_3: '1.3' };
 const OPENSSL_PROTOCOL: Record<TlsVersion, string> = { TLSv1: 'TLSv1', TLSv1_1: 'TLSv1.1', TLSv1_2: 'TLSv1.2', TLSv1_3: 'TLSv1.3' };
 
-export interface Ran {
-  readonly stdout: string;
-  readonly stderr: string;
-  readonly code: number | null;
-  readonly timedOut: boolean;
-}
-
-/**
- * Run a program to its end (killed after `timeoutMs`), feeding it `input`; with `keepInputOpen` its stdin stays
- * open until it exits (gnutls-cli ends the connection when its input ends).
- */
-export function runProgram(command: string, args: readonly string[], input: string, timeoutMs: number, options: { keepInputOpen?: boolean; env?: NodeJS.ProcessEnv } = {}): Promise<Ran> {
-  return new Promise((resolve) => {
-    const child = spawnTracked(command, args, options.env ? { env: options.env } : {});
-    let stdout = '';
-    let stderr = '';
-    let timedOut = false;
-    const timer = setTimeout(() => {
-      timedOut = true;
-      child.kill('SIGKILL');
-    }, timeoutMs);
-    child.stdout!.on('data', (chunk: Buffer) => (stdout += chunk.toString('latin1')));
-    child.stderr!.on('data', (chunk: Buffer) => (stderr += chunk.toString('latin1')));
-    child.stdin!.on('error', () => undefined); // the program may exit before reading its input
-    if (options.keepInputOpen) child.stdin!.write(input);
-    else child.stdin!.end(input);
-    child.once('close', (code) => {
-      clearTimeout(timer);
-      child.stdin!.destroy();
-      resolve({ stdout, stderr, code, timedOut });
-    });
-    child.once('error', (error) => {
-      clearTimeout(timer);
-      resolve({ stdout, stderr: `${stderr}${error.message}`, code: null, timedOut });
-    });
-  });
-}
+export { runProgram, type Ran } from '../spawner';
+import { runProgram } from '../spawner';
 
 function versionOf(command: string, args: readonly string[], parse: (out: string) => string | null, hint: string): Promise<Availability> {
   return new Promise((resolve) => {

@@ -5,7 +5,10 @@
  * not set it: without it, its request waits behind its unacknowledged Finished
  * for the server's delayed ACK (~40 ms a connection) whenever a TLS 1.3 server
  * defers its session tickets. The bytes and the TLS are the same either way;
- * only when the request's segment leaves changes.
+ * only when the request's segment leaves changes. As with every client that
+ * sets it, a request already on its way when a server refuses can turn the
+ * server's close into a reset that destroys its alert in flight; the outcome
+ * then takes the alert from the server's own account (classify.ts).
  *
  * Without a C compiler there is no shim (undefined): gnutls-cli runs as it is,
  * slower, and its detected version says so.

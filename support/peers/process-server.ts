@@ -6,6 +6,7 @@
  * since the previous observation belong to the current attempt.
  */
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { readAppended } from '../read-appended';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -70,11 +71,14 @@ export async function onFreePort<T>(start: (port: number) => Promise<T>): Promis
 
 /** Text appended to a set of files (or a stream) since it was last read. */
 export class Tail {
-  private readonly offsets = new Map<string, number>();
+  /** Per file: the bytes read so far, and what of them is not taken yet. Only new bytes are read each time. */
+  private readonly files: { readonly path: string; position: number; pending: string }[];
   private streamed = '';
   private streamedOffset = 0;
 
-  constructor(private readonly files: readonly string[] = []) {}
+  constructor(files: readonly string[] = []) {
+    this.files = files.map((path) => ({ path, position: 0, pending: '' }));
+  }
 
   /** Collect a child's output as well. */
   follow(child: ChildProcess): void {
@@ -85,12 +89,19 @@ export class Tail {
     child.stderr?.on('data', append);
   }
 
+  private readNew(file: { readonly path: string; position: number; pending: string }): void {
+    const read = readAppended(file.path, file.position);
+    if (!read) return;
+    file.position = read.position;
+    file.pending += read.text;
+  }
+
   /** What is new, without consuming it. */
   peek(): string {
     let text = this.streamed.slice(this.streamedOffset);
     for (const file of this.files) {
-      if (!existsSync(file)) continue;
-      text += readFileSync(file, 'latin1').slice(this.offsets.get(file) ?? 0);
+      this.readNew(file);
+      text += file.pending;
     }
     return text;
   }
@@ -99,9 +110,7 @@ export class Tail {
   take(): string {
     const text = this.peek();
     this.streamedOffset = this.streamed.length;
-    for (const file of this.files) {
-      if (existsSync(file)) this.offsets.set(file, readFileSync(file, 'latin1').length);
-    }
+    for (const file of this.files) file.pending = '';
     return text;
   }
 
@@ -157,7 +166,7 @@ export async function startLoggingServer(server: LoggingServer): Promise<Running
   tail.follow(child);
   try {
     // Listening, and its pid file written: a port someone else took meanwhile would look ready too.
-    await waitUntilReady(child, tail, () => isListening(server.port) && existsSync(server.pidFile), server.implementation);
+    await waitUntilReady(child, tail, () => existsSync(server.pidFile) && isListening(server.port), server.implementation);
   } catch (error) {
     const said = tail.peek();
     await stopAndRemove(child, server.directory);
@@ -179,13 +188,9 @@ export async function startLoggingServer(server: LoggingServer): Promise<Running
 /** Whether something listens on 127.0.0.1:port, read from /proc/net/tcp: no connection is made. */
 export function isListening(port: number): boolean {
   try {
-    const wanted = `0100007F:${port.toString(16).toUpperCase().padStart(4, '0')}`;
-    return readFileSync('/proc/net/tcp', 'utf8')
-      .split('\n')
-      .some((line) => {
-        const fields = line.trim().split(/\s+/);
-        return fields[1] === wanted && fields[3] === '0A'; // 0A = LISTEN
-      });
+    // A listening socket's line: "<sl>: 0100007F:<PORT> 00000000:0000 0A ..." (0A = LISTEN). One search, no split:
+    // the file has a line per socket of the machine, thousands during a run.
+    return readFileSync('/proc/net/tcp', 'latin1').includes(`0100007F:${port.toString(16).toUpperCase().padStart(4, '0')} 00000000:0000 0A `);
   } catch {
     return false;
   }

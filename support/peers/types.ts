@@ -132,6 +132,11 @@ export interface ClientImplementation extends Implementation {
    * (Chromium and a server that asks for a client certificate).
    */
   unsupportedServer?(server: ServerSettings): string | undefined;
+  /**
+   * Get ready for attempts with these settings while other work goes on (Chromium launches the browser they need).
+   * Called with the declared view, never awaited; a failure is the attempt's to report.
+   */
+  prepare?(settings: ClientSettings): void;
 }
 
 /** Keep an error as evidence: its code and its message, nothing else. */

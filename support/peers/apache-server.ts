@@ -140,8 +140,11 @@ function startOn(port: number, settings: ServerSettings): Promise<RunningServer>
     // Apache opens its port before mod_ssl checks the certificates: only the pid file says it is serving.
     pidFile: join(directory, 'httpd.pid'),
     refusal: (output) => refusal(output),
-    // A connection's story ends with its access line, an SSL error, or mod_ssl's "Connection closed to child" (the end of any connection, at ssl:info).
-    settled: (text) => ACCESS.test(text) || /SSL Library Error|Certificate Verification: Error|Connection reset by peer|AH01998: Connection closed to child/.test(text),
+    // A connection's story ends with its access line, an SSL error, or, for a client that said its port, mod_ssl's
+    // "Connection closed to child" for that port (ssl:info, the end of any connection; another connection's line,
+    // written late, must not end this one's).
+    settled: (text, clientPort) =>
+      ACCESS.test(text) || /SSL Library Error|Certificate Verification: Error|Connection reset by peer/.test(text) || (clientPort !== null && text.includes(`[client 127.0.0.1:${clientPort}] AH01998: Connection closed to child`)),
     observe: observeApache,
   });
 }

@@ -20,7 +20,7 @@ import { checkServerFiles, readPem } from './pem-files';
 function certificateCount(path: string): number {
   return readPem('certfile', path, 'certificate').match(/-----BEGIN CERTIFICATE-----/g)?.length ?? 0;
 }
-import { Tail, stopAndRemove, temporaryDirectory, waitUntilReady } from './process-server';
+import { serverSideOpen, Tail, stopAndRemove, temporaryDirectory, waitUntilReady } from './process-server';
 import { NOT_ACCEPTED, type Availability, type RawError, type RunningServer, type ServerImplementation, type ServerObservation } from './types';
 
 /** Sort a server program's error line: an alert the client sent or the client leaving is evidence; anything else is a refusal. */
@@ -123,9 +123,20 @@ export const opensslServer: ServerImplementation = {
       implementation: 'openssl',
       host: '127.0.0.1',
       port,
-      async observe(_clientPort, settleMs = 1000) {
-        // One connection's lines are complete once it failed, or once it was shut down.
-        const text = await tail.takeWhen((t) => /before SSL initialization/.test(t) && /(:error:.*\n|close notify\n)/.test(t), settleMs); // under load s_server may write its lines late: a late block would be taken by the next attempt
+      async observe(clientPort, settleMs = 1000) {
+        // One connection's lines are complete once it failed, or once it was shut down. A client that completes the
+        // handshake and leaves without a word (Node's client refusing a certificate after the handshake, urllib3
+        // checking the name after it) leaves no such line: s_server serves one connection at a time and writes its
+        // lines before it closes, so once its end of the client's connection is closed (seen twice, a poll apart,
+        // for the pipe to deliver the last lines) the lines are complete too. Under load s_server may write its lines
+        // late: a late block would otherwise be taken by the next attempt.
+        let closedSeen = 0;
+        const text = await tail.takeWhen(
+          (t) =>
+            /before SSL initialization/.test(t) &&
+            (/(:error:.*\n|close notify\n)/.test(t) || (clientPort !== null && (serverSideOpen(port, clientPort) ? (closedSeen = 0) : ++closedSeen) >= 2)),
+          settleMs,
+        );
         return observeStateLines(text);
       },
       close: () => stopAndRemove(child, directory),

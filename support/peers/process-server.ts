@@ -156,7 +156,8 @@ export interface LoggingServer {
   /** Its words for a configuration it refuses, as the error to throw. */
   refusal(output: string): Error | null;
   /** Whether what it logged since the last attempt holds that attempt's story. */
-  settled(text: string): boolean;
+  /** `clientPort`: the connection's client port when the client reported it (its lines may then be recognised by it). */
+  settled(text: string, clientPort: number | null): boolean;
   observe(text: string): ServerObservation;
 }
 
@@ -178,11 +179,32 @@ export async function startLoggingServer(server: LoggingServer): Promise<Running
     implementation: server.implementation,
     host: '127.0.0.1',
     port: server.port,
-    async observe(_clientPort, settleMs = 1000) {
-      return server.observe(await tail.takeWhen((text) => server.settled(text), settleMs));
+    async observe(clientPort, settleMs = 1000) {
+      return server.observe(await tail.takeWhen((text) => server.settled(text, clientPort), settleMs));
     },
     close: () => stopAndRemove(child, server.directory),
   };
+}
+
+const hexPort = (port: number): string => port.toString(16).toUpperCase().padStart(4, '0');
+
+/**
+ * Whether the server's end of the connection from 127.0.0.1:`clientPort` to
+ * 127.0.0.1:`serverPort` is still open (SYN_RECV, ESTABLISHED, or CLOSE_WAIT:
+ * the client closed and the server has not yet), read from /proc/net/tcp.
+ * Once it is not, the server is done with that connection.
+ */
+export function serverSideOpen(serverPort: number, clientPort: number): boolean {
+  try {
+    const text = readFileSync('/proc/net/tcp', 'latin1');
+    const needle = `0100007F:${hexPort(serverPort)} 0100007F:${hexPort(clientPort)} `;
+    const at = text.indexOf(needle);
+    if (at < 0) return false;
+    const state = text.slice(at + needle.length, at + needle.length + 2);
+    return state === '01' || state === '03' || state === '08';
+  } catch {
+    return true; // cannot tell: the caller waits as it would without this
+  }
 }
 
 /** Whether something listens on 127.0.0.1:port, read from /proc/net/tcp: no connection is made. */
@@ -190,7 +212,7 @@ export function isListening(port: number): boolean {
   try {
     // A listening socket's line: "<sl>: 0100007F:<PORT> 00000000:0000 0A ..." (0A = LISTEN). One search, no split:
     // the file has a line per socket of the machine, thousands during a run.
-    return readFileSync('/proc/net/tcp', 'latin1').includes(`0100007F:${port.toString(16).toUpperCase().padStart(4, '0')} 00000000:0000 0A `);
+    return readFileSync('/proc/net/tcp', 'latin1').includes(`0100007F:${hexPort(port)} 00000000:0000 0A `);
   } catch {
     return false;
   }

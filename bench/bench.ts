@@ -23,6 +23,8 @@ import { ensurePki } from '../support/pki/store';
 import { DEFAULT_CLIENT, DEFAULT_SERVER } from '../support/vocabulary';
 
 const ROOT = resolve(__dirname, '..');
+/** How `npm run conformance` loads the TypeScript: the cached transpiler. */
+const REGISTER = join(ROOT, 'scripts', 'register-ts.js');
 const ATTEMPTS = 300;
 const PAIR_ATTEMPTS = 20;
 
@@ -56,7 +58,7 @@ function floorRequest(port: number, context: tls.SecureContext): Promise<void> {
 function runSuite(extra: string[]): { wallMs: number; peakRssKb: number; reportMs: number; code: number | null; combinations: number; attempted: number } {
   const reports = mkdtempSync(join(tmpdir(), 'bench-reports-'));
   const started = performance.now();
-  const run = spawnSync(process.execPath, ['--require', 'ts-node/register/transpile-only', 'bin/conformance.ts', '--reports', reports, ...extra], { cwd: ROOT, encoding: 'utf8' });
+  const run = spawnSync(process.execPath, ['--require', REGISTER, 'bin/conformance.ts', '--reports', reports, ...extra], { cwd: ROOT, encoding: 'utf8' });
   const wallMs = performance.now() - started;
   const inner = JSON.parse(readFileSync(join(reports, 'run.json'), 'utf8')) as { peakRssKb: number; reportMs: number; combinations: number };
   // Combinations that ran a handshake (the others were not supported by an end, or refused before one).
@@ -141,7 +143,7 @@ async function main(): Promise<void> {
     const text = example.replace('implementation: node', `implementation: ${implementation}`);
     writeFileSync(file, implementation.startsWith('python') ? text.replace(/\n  (groups|server_preferred_order): .*/g, '') : text);
     const started = performance.now();
-    const run = spawnSync(process.execPath, ['--require', 'ts-node/register/transpile-only', 'bin/conformance.ts', '--deployment', file, '--reports', join(gateDir, implementation)], { cwd: ROOT, encoding: 'utf8' });
+    const run = spawnSync(process.execPath, ['--require', REGISTER, 'bin/conformance.ts', '--deployment', file, '--reports', join(gateDir, implementation)], { cwd: ROOT, encoding: 'utf8' });
     gateTimes.push(`${implementation} ${ms(performance.now() - started)} (exit ${run.status})`);
   }
   rmSync(gateDir, { recursive: true, force: true });
@@ -155,11 +157,11 @@ async function main(): Promise<void> {
       require('node:fs').mkdirSync(join(manyDir, 'deploy', `service-${String(i).padStart(2, '0')}`), { recursive: true });
       writeFileSync(join(manyDir, 'deploy', `service-${String(i).padStart(2, '0')}`, 'tls.yaml'), one);
     }
-    // The installed command's compiled JavaScript (npm run build, as npm pack does), and the repository's ts-node.
+    // The installed command's compiled JavaScript (npm run build, as npm pack does), and the repository's cached transpiling.
     const built = spawnSync('npm', ['run', 'build'], { cwd: ROOT, encoding: 'utf8' }).status === 0;
     const commands: [string, string[], NodeJS.ProcessEnv][] = [
       ...(built ? [['compiled (the installed command)', [join(ROOT, 'dist', 'bin', 'conformance.js')], {}] as [string, string[], NodeJS.ProcessEnv]] : []),
-      ['ts-node (npm run conformance)', ['--require', require.resolve('ts-node/register/transpile-only'), join(ROOT, 'bin', 'conformance.ts')], { TS_NODE_PROJECT: join(ROOT, 'tsconfig.json') }],
+      ['the repository (npm run conformance, cached transpiling)', ['--require', REGISTER, join(ROOT, 'bin', 'conformance.ts')], {}],
     ];
     console.log(`\ngate on many deployment files (mutual-ok, node server), wall time with start-up, median of 3:`);
     for (const [label, command, env] of commands) {
@@ -242,7 +244,7 @@ async function main(): Promise<void> {
       }
       const gateDir2 = mkdtempSync(join(tmpdir(), 'bench-live-'));
       const started = performance.now();
-      const gate = spawnSync(process.execPath, ['--require', 'ts-node/register/transpile-only', 'bin/conformance.ts', '--deployment', 'examples/live-target/deployment.yaml', '--target', `127.0.0.1:${port}`, '--reports', gateDir2], { cwd: ROOT, encoding: 'utf8' });
+      const gate = spawnSync(process.execPath, ['--require', REGISTER, 'bin/conformance.ts', '--deployment', 'examples/live-target/deployment.yaml', '--target', `127.0.0.1:${port}`, '--reports', gateDir2], { cwd: ROOT, encoding: 'utf8' });
       const gateWall = performance.now() - started;
       const gateOwn = (JSON.parse(readFileSync(join(gateDir2, 'gate.json'), 'utf8')) as { durationMs: number }).durationMs;
       rmSync(gateDir2, { recursive: true, force: true });
@@ -256,7 +258,7 @@ async function main(): Promise<void> {
       const sslscanMedian = stats(sslscans).median;
       console.log(`\ngate vs sslscan, the same live server (4 TLS 1.2 suites, 2 TLS 1.3 suites, 10 groups):`);
       console.log(`  the gate's scan (versions, every suite by elimination, groups, sizes, order, compression, renegotiation, EMS, fallback SCSV, OCSP): median ${ms(scanMedian)}, ${connections} connections`);
-      console.log(`  the whole gate on it (certificates, clients, probes, scan, reports): ${ms(gateOwn)} in the gate, ${ms(gateWall)} wall with ts-node start-up (exit ${gate.status})`);
+      console.log(`  the whole gate on it (certificates, clients, probes, scan, reports): ${ms(gateOwn)} in the gate, ${ms(gateWall)} wall with the repository's start-up (exit ${gate.status})`);
       console.log(`  sslscan --xml (versions, suites, groups, certificate): median ${ms(sslscanMedian)}`);
       console.log(`  ratio gate/sslscan: scan ${(scanMedian / sslscanMedian).toFixed(2)}×, whole gate ${(gateOwn / sslscanMedian).toFixed(2)}×   goal: ≤ 1×`);
     } finally {

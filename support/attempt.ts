@@ -4,7 +4,7 @@ import { Relay, type Recording } from './observer/relay';
 import { classify } from './outcome/classify';
 import type { Outcome } from './outcome/vocabulary';
 import type { ClientImplementation, RunningServer } from './peers/types';
-import { UnsupportedSetting } from './errors';
+import { ConfigurationError, UnsupportedSetting } from './errors';
 import { declaredView, undeclaredSetting } from './peers/declared';
 import type { ClientSettings } from './vocabulary';
 
@@ -39,9 +39,10 @@ export async function attemptConnection(server: RunningServer, client: ClientImp
     try {
       clientSide = await client.attempt({ host: server.host, port: relay?.port ?? server.port }, settings);
     } catch (error) {
-      // A client that refused its settings may still have opened the TCP connection (curl does, then fails to set
-      // its cipher list): take that connection's record now, or the next attempt would be given it.
-      await server.observe(null, 200);
+      // A client that refused its settings after opening the TCP connection (curl, which then fails to set its cipher
+      // list): take that connection's record now, or the next attempt would be given it. The other clients refuse
+      // before connecting, and waiting for a connection that never comes would cost every refusal 200 ms.
+      if (error instanceof ConfigurationError && error.afterConnecting) await server.observe(null, 200);
       throw error;
     }
     const durationMs = performance.now() - started;

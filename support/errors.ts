@@ -19,6 +19,8 @@ export class HarnessInputError extends Error {
 
 export class ConfigurationError extends Error {
   override readonly name = 'ConfigurationError';
+  /** A client refused its settings after it had opened the TCP connection (curl sets its cipher list then). */
+  afterConnecting?: boolean;
   constructor(
     /** The setting in the documents' vocabulary: `keyfile`, `cert_reqs`, `ssl_version`... */
     readonly field: string,

@@ -105,8 +105,9 @@ export async function runConformance(argv: readonly string[], io: Io = process):
       provided: {
         paths: [...options.paths],
         require: SUPPORT,
-        // Under ts-node the workers transpile the .ts support code; the installed command's is compiled.
-        requireModule: __filename.endsWith('.ts') ? ['ts-node/register/transpile-only'] : [],
+        // From the repository the workers load the .ts support code through the cached transpiler (scripts/register-ts.js:
+        // a start transpiles only what changed); the installed command's is compiled.
+        requireModule: __filename.endsWith('.ts') ? [join(PROJECT_ROOT, 'scripts', 'register-ts.js')] : [],
         tags: tagExpression(options),
         name: options.name ? [options.name] : [],
         parallel: options.parallel,

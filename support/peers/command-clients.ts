@@ -86,7 +86,8 @@ export const curlClient: ClientImplementation = {
     const ran = await runProgram('curl', args, '', (settings.timeout + 5) * 1000);
 
     const refused = /^curl: \(59\) (.+)$/m.exec(ran.stderr);
-    if (refused) throw new ConfigurationError('ciphers', `curl: ${refused[1]}`);
+    // curl connects first and sets its cipher list then: the server saw a connection.
+    if (refused) throw Object.assign(new ConfigurationError('ciphers', `curl: ${refused[1]}`), { afterConnecting: true });
     const trailer = /\n@@curl (\d{3}) (\d+)\n$/.exec(ran.stdout);
     const status = trailer ? Number(trailer[1]) : 0;
     const session = /\* SSL connection using (\S+) \/ (\S+)/.exec(ran.stderr);

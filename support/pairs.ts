@@ -112,11 +112,17 @@ export async function connectAndCloseBare(pairs: readonly Pair[], serverSettings
         if (error instanceof UnsupportedSetting) return;
         throw error;
       }
-      await new Promise<void>((resolve) => {
-        const socket = connect(server.port, server.host, () => socket.destroy());
-        socket.once('close', () => resolve());
-        socket.once('error', () => resolve());
+      const localPort = await new Promise<number | null>((resolve) => {
+        let port: number | null = null;
+        const socket = connect(server.port, server.host, () => {
+          port = socket.localPort ?? null;
+          socket.destroy();
+        });
+        socket.once('close', () => resolve(port));
+        socket.once('error', () => resolve(port));
       });
+      // The server's record of it is taken now: left in place, the next attempt that cannot say its port would be given it.
+      if (localPort !== null) await server.observe(localPort, 300).catch(() => undefined);
     }),
   );
   // Give the server the moment it needs to notice.

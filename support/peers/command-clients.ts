@@ -15,6 +15,7 @@ import { ConfigurationError, UnsupportedSetting } from '../errors';
 import { keylogFile } from '../keylog';
 import type { ClientSettings, TlsVersion } from '../vocabulary';
 import { checkClientFiles } from './pem-files';
+import { localPortIn, withShim } from './nodelay';
 import type { Availability, CertificateSummary, ClientImplementation, ClientObservation, ClientTarget, RawError } from './types';
 
 const TLS_FLAG: Record<TlsVersion, string> = { TLSv1: '1.0', TLSv1_1: '1.1', TLSv1_2: '1.2', TLSv1_3: '1.3' };
@@ -140,7 +141,10 @@ export const opensslClient: ClientImplementation = {
     if (settings.alpn_protocols) args.push('-alpn', settings.alpn_protocols.join(','));
     const headers = Object.entries(settings.headers ?? {}).map(([header, value]) => `${header}: ${value}\r\n`).join('');
     const request = `GET ${settings.path ?? '/'} HTTP/1.1\r\nHost: ${hostForUrl(name)}:${target.port}\r\n${headers}Connection: close\r\n\r\n`;
-    const ran = await runProgram('openssl', args, request, settings.timeout * 1000);
+    // The shim has s_client say its local port (it prints only the server's): the server's evidence is then that connection's.
+    const program = await runProgram('openssl', args, request, settings.timeout * 1000, { env: await withShim({ reportPort: true }) });
+    const reported = localPortIn(program.stderr);
+    const ran = { ...program, stderr: reported.stderr };
 
     if (/Error setting cipher list|no cipher match/i.test(ran.stderr) && !/CONNECTED/.test(ran.stdout)) {
       throw new ConfigurationError('ciphers', `openssl s_client: ${ran.stderr.split('\n').find((l) => /cipher/i.test(l))?.trim()}`);
@@ -156,7 +160,7 @@ export const opensslClient: ClientImplementation = {
     const error: RawError | null = message ? { code: 'openssl s_client', message } : null;
     const response = httpResponse(ran.stdout.slice(ran.stdout.indexOf('---\nHTTP') >= 0 ? ran.stdout.lastIndexOf('---\nHTTP') : 0));
     return {
-      localPort: null,
+      localPort: reported.port,
       handshakeCompleted: session !== null,
       protocol: session?.[1] ?? null,
       cipher: session?.[2] ?? null,

@@ -86,7 +86,7 @@ import { ConfigurationError, UnsupportedSetting } from '../errors';
 import { spawnTracked, stopProcess } from '../processes';
 import { parseSslVersion, TLS_VERSIONS, versionRange, type ClientSettings, type ServerSettings, type TlsVersion } from '../vocabulary';
 import { checkClientFiles, checkServerFiles, hasPem, readPem } from './pem-files';
-import { nodelayShim, withNodelay } from './nodelay';
+import { localPortIn, nodelayShim, withShim } from './nodelay';
 import { onFreePort, PortTaken, temporaryDirectory } from './process-server';
 import {
   NOT_ACCEPTED,
@@ -988,13 +988,16 @@ export const gnutlsClient: ClientImplementation = {
       const request = `GET ${settings.path ?? '/'} HTTP/1.1\r\nHost: ${hostForUrl(name)}:${target.port}\r\n${headers}Connection: close\r\n\r\n`;
       // stdout line-buffered: what gnutls-cli said before a timeout is not lost in its buffer; stdin stays open, as
       // gnutls-cli ends the connection when its input ends.
-      const ran = await runProgram('stdbuf', ['-oL', 'gnutls-cli', ...args], request, settings.timeout * 1000, { keepInputOpen: true, env: await withNodelay() });
+      const program = await runProgram('stdbuf', ['-oL', 'gnutls-cli', ...args], request, settings.timeout * 1000, { keepInputOpen: true, env: await withShim({ nodelay: true, reportPort: true }) });
+      // The shim says gnutls-cli's local port: the server's evidence is then that connection's.
+      const reported = localPortIn(program.stderr);
+      const ran = { ...program, stderr: reported.stderr };
       // Refused before connecting: its files or its priorities (checked beforehand, so seldom).
       if (!/^Connecting to /m.test(ran.stdout)) {
         const said = `${ran.stderr}\n${ran.stdout}`.split('\n').map((l) => l.trim()).filter((l) => /error|Error|\*\*\*/.test(l)).join(' | ');
         if (said && !ran.timedOut) throw new ConfigurationError(/priorit|Syntax/i.test(said) ? 'ciphers' : 'cert', `gnutls-cli: ${said}`);
       }
-      return observeClient(ran, settings.verify !== false, existsSync(chainFile) ? readFileSync(chainFile, 'latin1') : undefined);
+      return { ...observeClient(ran, settings.verify !== false, existsSync(chainFile) ? readFileSync(chainFile, 'latin1') : undefined), localPort: reported.port };
     } finally {
       rmSync(chainFile, { force: true });
     }

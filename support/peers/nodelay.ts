@@ -1,6 +1,7 @@
 /**
- * The TCP_NODELAY shim (nodelay/nodelay.c): an LD_PRELOAD library that sets
- * TCP_NODELAY on every TCP socket a program connects, built once with the
+ * The command-line clients' shim (nodelay/nodelay.c): an LD_PRELOAD library
+ * that, as asked by its environment, sets TCP_NODELAY on every TCP socket a
+ * program connects and reports the connection's local port, built once with the
  * system's C compiler (`cc`) into the build cache. For gnutls-cli, which does
  * not set it: without it, its request waits behind its unacknowledged Finished
  * for the server's delayed ACK (~40 ms a connection) whenever a TLS 1.3 server
@@ -19,7 +20,7 @@ import { join } from 'node:path';
 import { buildCacheDir, cachedBuild, runTool } from './build-cache';
 
 const SOURCE = join(__dirname, 'nodelay', 'nodelay.c');
-const RECIPE = 'cc -shared -fPIC -O2 -ldl, v1';
+const RECIPE = 'cc -shared -fPIC -O2 -ldl, v2';
 const CC = process.env.CC || 'cc';
 
 let shim: Promise<string | undefined> | undefined;
@@ -49,9 +50,32 @@ export function nodelayShim(): Promise<string | undefined> {
   return shim;
 }
 
-/** The environment that preloads the shim into a program (the current one when there is no shim). */
-export async function withNodelay(env: NodeJS.ProcessEnv = process.env): Promise<NodeJS.ProcessEnv> {
+/** The line the shim writes on stderr when asked to report the local port. */
+const PORT_LINE = /^tls-conformance-local-port=(\d+)\n/m;
+
+/**
+ * The environment that preloads the shim into a program (the current one when
+ * there is no shim): `nodelay` sets TCP_NODELAY, `reportPort` has the program
+ * say its connection's local port on stderr (read back by `localPortIn`).
+ */
+export async function withShim(options: { nodelay?: boolean; reportPort?: boolean }, env: NodeJS.ProcessEnv = process.env): Promise<NodeJS.ProcessEnv> {
   const path = await nodelayShim();
   if (!path) return env;
-  return { ...env, LD_PRELOAD: env.LD_PRELOAD ? `${path}:${env.LD_PRELOAD}` : path };
+  return {
+    ...env,
+    LD_PRELOAD: env.LD_PRELOAD ? `${path}:${env.LD_PRELOAD}` : path,
+    ...(options.nodelay ? { TLS_CONFORMANCE_NODELAY: '1' } : {}),
+    ...(options.reportPort ? { TLS_CONFORMANCE_REPORT_PORT: '1' } : {}),
+  };
+}
+
+/** TCP_NODELAY only (the environment gnutls-cli ran with before the port report). */
+export function withNodelay(env: NodeJS.ProcessEnv = process.env): Promise<NodeJS.ProcessEnv> {
+  return withShim({ nodelay: true }, env);
+}
+
+/** The local port the shim reported on a program's stderr, and that stderr without its line. */
+export function localPortIn(stderr: string): { port: number | null; stderr: string } {
+  const found = PORT_LINE.exec(stderr);
+  return found ? { port: Number(found[1]), stderr: stderr.replace(new RegExp(PORT_LINE.source, 'gm'), '') } : { port: null, stderr };
 }

@@ -50,7 +50,10 @@ process.on('message', (m) => {
   const answer = (ran) => { if (done) return; done = true; if (process.connected) process.send({ id: m.id, ...ran }); };
   let child;
   try {
-    child = spawn(m.command, m.args, { stdio: ['pipe', 'pipe', 'pipe'], ...(m.env ? { env: m.env } : {}) });
+    // The environment: this helper's (the harness's when it started), with the request's changes.
+    const env = { ...process.env };
+    for (const [name, value] of Object.entries(m.envChanges || {})) { if (value === null) delete env[name]; else env[name] = value; }
+    child = spawn(m.command, m.args, { stdio: ['pipe', 'pipe', 'pipe'], env });
   } catch (error) {
     answer({ stdout: '', stderr: String(error && error.message), code: null, timedOut: false });
     return;
@@ -74,7 +77,11 @@ class Spawner {
   private next = 1;
   private readonly pending = new Map<number, (ran: Ran) => void>();
 
-  private constructor(private readonly child: ChildProcess) {
+  private constructor(
+    private readonly child: ChildProcess,
+    /** The environment the helper started with: requests send only what differs from it. */
+    private readonly baseEnv: NodeJS.ProcessEnv,
+  ) {
     child.on('message', (message: { id?: number } & Ran) => {
       const resolve = message.id === undefined ? undefined : this.pending.get(message.id);
       if (!resolve) return;
@@ -91,13 +98,14 @@ class Spawner {
 
   static start(): Promise<Spawner> {
     return new Promise((resolve, reject) => {
-      const child = spawnTracked(process.execPath, ['-e', HELPER], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+      const baseEnv = { ...process.env };
+      const child = spawnTracked(process.execPath, ['-e', HELPER], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'], env: baseEnv });
       child.once('error', reject);
       child.once('exit', (code) => reject(new Error(`the helper that starts programs exited (${code})`)));
       child.once('message', () => {
         // Ready: from now on an idle helper keeps no process alive (its channel is held only while a program runs).
         (child.channel as { unref?: () => void } | undefined)?.unref?.();
-        resolve(new Spawner(child));
+        resolve(new Spawner(child, baseEnv));
       });
       child.unref();
     });
@@ -112,7 +120,12 @@ class Spawner {
     return new Promise((resolve) => {
       if (this.pending.size === 0) this.channel?.ref?.(); // a program is running: its answer is awaited
       this.pending.set(id, resolve);
-      this.child.send({ id, ...request });
+      // Only what differs from the helper's environment crosses (the whole of it, per program, cost more than the program's start).
+      const { env = process.env, ...rest } = request;
+      const envChanges: Record<string, string | null> = {};
+      for (const [name, value] of Object.entries(env)) if (value !== undefined && this.baseEnv[name] !== value) envChanges[name] = value;
+      for (const name of Object.keys(this.baseEnv)) if (env[name] === undefined) envChanges[name] = null;
+      this.child.send({ id, ...rest, envChanges });
     });
   }
 }

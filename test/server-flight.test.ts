@@ -9,6 +9,8 @@ import tls from 'node:tls';
 import { after, before, describe, it } from 'node:test';
 import { Relay } from '../support/observer/relay';
 import { expandLabel, readServerFlight, type ServerFlight } from '../support/observer/server-flight';
+import { unpadPkcs1Type2 } from '../support/observer/decrypt-tls12';
+import { constants, generateKeyPairSync, privateDecrypt, publicEncrypt } from 'node:crypto';
 import { loadPki, profileFiles } from '../support/pki';
 
 describe('what a server sent in its handshake, read from the wire', () => {
@@ -101,6 +103,14 @@ describe('what a server sent in its handshake, read from the wire', () => {
     await new Promise((resolve) => setTimeout(resolve, 50));
     const resumed = await through(port13, { session: full.session });
     assert.equal(resumed.flight.resumed, true, 'pre_shared_key in the ServerHello');
+  });
+
+  it("a leaked key's raw RSA operation and the PKCS#1 v1.5 padding taken off give back what was encrypted", () => {
+    const { publicKey, privateKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
+    const preMaster = Buffer.concat([Buffer.from([3, 3]), Buffer.alloc(46, 7)]);
+    const encrypted = publicEncrypt({ key: publicKey, padding: constants.RSA_PKCS1_PADDING }, preMaster);
+    assert.deepEqual(unpadPkcs1Type2(privateDecrypt({ key: privateKey, padding: constants.RSA_NO_PADDING }, encrypted)), preMaster);
+    assert.throws(() => unpadPkcs1Type2(Buffer.alloc(256, 1)), /not a PKCS#1 v1.5 encryption block/);
   });
 
   it('says what it could not read instead of guessing', () => {

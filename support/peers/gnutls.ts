@@ -79,7 +79,7 @@ import { createServer, isIP, type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { ChildProcess } from 'node:child_process';
-import { summarizeCertificate } from './certificate-summary';
+import { summarizeText } from './certificate-summary';
 import { runProgram } from './command-clients';
 import { CLIENT_BASICS, refuseUndeclared, SERVER_BASICS } from './declared';
 import { ConfigurationError, UnsupportedSetting } from '../errors';
@@ -363,7 +363,7 @@ async function serverPriority(settings: ServerSettings): Promise<string | null> 
 export function summarizePem(pem: string | undefined): CertificateSummary | null {
   if (!pem) return null;
   try {
-    return summarizeCertificate(new X509Certificate(pem));
+    return summarizeText(pem, (text) => new X509Certificate(text));
   } catch {
     return null;
   }

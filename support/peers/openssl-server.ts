@@ -20,7 +20,7 @@ import { checkServerFiles, readPem } from './pem-files';
 function certificateCount(path: string): number {
   return readPem('certfile', path, 'certificate').match(/-----BEGIN CERTIFICATE-----/g)?.length ?? 0;
 }
-import { serverSideOpen, Tail, stopAndRemove, temporaryDirectory, waitUntilReady } from './process-server';
+import { atMostEvery, serverSideOpen, Tail, stopAndRemove, temporaryDirectory, waitUntilReady } from './process-server';
 import { NOT_ACCEPTED, type Availability, type RawError, type RunningServer, type ServerImplementation, type ServerObservation } from './types';
 
 /** Sort a server program's error line: an alert the client sent or the client leaving is evidence; anything else is a refusal. */
@@ -131,12 +131,8 @@ export const opensslServer: ServerImplementation = {
         // for the pipe to deliver the last lines) the lines are complete too. Under load s_server may write its lines
         // late: a late block would otherwise be taken by the next attempt.
         let closedSeen = 0;
-        const text = await tail.takeWhen(
-          (t) =>
-            /before SSL initialization/.test(t) &&
-            (/(:error:.*\n|close notify\n)/.test(t) || (clientPort !== null && (serverSideOpen(port, clientPort) ? (closedSeen = 0) : ++closedSeen) >= 2)),
-          settleMs,
-        );
+        const closed = clientPort === null ? () => false : atMostEvery(10, () => (serverSideOpen(port, clientPort) ? (closedSeen = 0) : ++closedSeen) >= 2);
+        const text = await tail.takeWhen((t) => /before SSL initialization/.test(t) && (/(:error:.*\n|close notify\n)/.test(t) || closed()), settleMs);
         return observeStateLines(text);
       },
       close: () => stopAndRemove(child, directory),

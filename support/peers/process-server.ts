@@ -8,6 +8,7 @@
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { readAppended } from '../read-appended';
 import { createServer } from 'node:net';
+import { performance } from 'node:perf_hooks';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { ChildProcess } from 'node:child_process';
@@ -167,7 +168,8 @@ export async function startLoggingServer(server: LoggingServer): Promise<Running
   tail.follow(child);
   try {
     // Listening, and its pid file written: a port someone else took meanwhile would look ready too.
-    await waitUntilReady(child, tail, () => existsSync(server.pidFile) && isListening(server.port), server.implementation);
+    const listening = atMostEvery(20, () => isListening(server.port));
+    await waitUntilReady(child, tail, () => existsSync(server.pidFile) && listening(), server.implementation);
   } catch (error) {
     const said = tail.peek();
     await stopAndRemove(child, server.directory);
@@ -187,6 +189,22 @@ export async function startLoggingServer(server: LoggingServer): Promise<Running
 }
 
 const hexPort = (port: number): string => port.toString(16).toUpperCase().padStart(4, '0');
+
+/**
+ * A check that reads /proc/net/tcp, made at most once per `ms` (the answer in
+ * between: `otherwise`). The kernel writes that file afresh at each read, a
+ * line per socket of the machine (thousands during a run, TIME_WAIT included):
+ * ~1 ms a read, too much for a 5 ms poll.
+ */
+export function atMostEvery(ms: number, check: () => boolean, otherwise = false): () => boolean {
+  let last = -Infinity;
+  return () => {
+    const now = performance.now();
+    if (now - last < ms) return otherwise;
+    last = now;
+    return check();
+  };
+}
 
 /**
  * Whether the server's end of the connection from 127.0.0.1:`clientPort` to

@@ -76,8 +76,9 @@
  *   connections to a server that resets). The profile's Preferences set
  *   net.network_prediction_options = 2 ("do not predict network actions").
  *   The browser is launched with launchPersistentContext so that the profile
- *   (in the browser's HOME) is ours to write; the attempts' pages are in one
- *   off-the-record context of it. A fetch makes no favicon request, and the
+ *   (in the browser's HOME, removed with it) is ours to write; the attempts'
+ *   pages are the profile's own (its first page is the anchor: one renderer
+ *   per launch). A fetch makes no favicon request, and the
  *   relay refuses any connection after the first.
  * - A server that asks for a client certificate (CERT_OPTIONAL, CERT_REQUIRED)
  *   is not met at all (`unsupportedServer`: its cells are "not supported by
@@ -429,8 +430,8 @@ class Anchor {
     readonly cdp: CDPSession,
   ) {}
 
-  static async open(context: BrowserContext, headers: Readonly<Record<string, string>> | undefined): Promise<Anchor> {
-    const page = await context.newPage();
+  static async open(context: BrowserContext, headers: Readonly<Record<string, string>> | undefined, existing?: Page): Promise<Anchor> {
+    const page = existing ?? (await context.newPage());
     const cdp = await context.newCDPSession(page);
     const anchor = new Anchor(page, cdp);
     const wake = (exchange: Exchange | undefined): void => {
@@ -572,11 +573,15 @@ class ChromiumBrowser {
       });
       const browser = persistent.browser();
       if (!browser) throw new Error('playwright-core gave no browser for the persistent context');
-      // The persistent context's own page is never used; the attempts' pages are in one off-the-record context.
-      await Promise.all(persistent.pages().map((page) => page.close().catch(() => undefined)));
-      const context = await browser.newContext();
-      const launched = new ChromiumBrowser(home, persistent, context, browser, keyLogPath);
-      void launched.anchor(undefined).catch(() => undefined); // its renderer starts now, not in the first attempt
+      // The attempts' pages are the profile's own (a profile in the browser's temporary HOME, removed with it): its first
+      // page, already there, is the anchor without extra headers, so a launch starts one renderer, not two. Nothing of
+      // one attempt reaches the next: no cookies are sent or kept (credentials: 'omit'), the cache is off, and each
+      // attempt has a port of its own.
+      const launched = new ChromiumBrowser(home, persistent, persistent, browser, keyLogPath);
+      const first = persistent.pages()[0];
+      const anchor = Anchor.open(persistent, undefined, first);
+      anchor.catch(() => (launched.anchors.get('{}') === anchor ? launched.anchors.delete('{}') : undefined)); // made again when needed
+      launched.anchors.set('{}', anchor);
       return launched;
     } catch (error) {
       rmSync(home, { recursive: true, force: true });

@@ -131,7 +131,8 @@ export const opensslServer: ServerImplementation = {
         // for the pipe to deliver the last lines) the lines are complete too. Under load s_server may write its lines
         // late: a late block would otherwise be taken by the next attempt.
         let closedSeen = 0;
-        const closed = clientPort === null ? () => false : atMostEvery(10, () => (serverSideOpen(port, clientPort) ? (closedSeen = 0) : ++closedSeen) >= 2);
+        // Looked for only when the lines are late (50 ms), then every 20 ms: most connections end with their lines.
+        const closed = clientPort === null ? () => false : atMostEvery(20, () => (serverSideOpen(port, clientPort) ? (closedSeen = 0) : ++closedSeen) >= 2, { delayMs: 50 });
         const text = await tail.takeWhen((t) => /before SSL initialization/.test(t) && (/(:error:.*\n|close notify\n)/.test(t) || closed()), settleMs);
         return observeStateLines(text);
       },

@@ -167,9 +167,10 @@ export async function startLoggingServer(server: LoggingServer): Promise<Running
   const child = spawnTracked(server.command, server.args, { stdio: ['ignore', 'pipe', 'pipe'] });
   tail.follow(child);
   try {
-    // Listening, and its pid file written: a port someone else took meanwhile would look ready too.
-    const listening = atMostEvery(20, () => isListening(server.port));
-    await waitUntilReady(child, tail, () => existsSync(server.pidFile) && listening(), server.implementation);
+    // Ready once its pid file is written: nginx and Apache write it after they have bound and listen on their ports (a
+    // port taken by someone else makes them exit before), so no listening socket needs to be looked for (reading
+    // /proc/net/tcp costs ~10 ms: the kernel walks its whole connection table for it).
+    await waitUntilReady(child, tail, () => existsSync(server.pidFile), server.implementation);
   } catch (error) {
     const said = tail.peek();
     await stopAndRemove(child, server.directory);
@@ -191,16 +192,17 @@ export async function startLoggingServer(server: LoggingServer): Promise<Running
 const hexPort = (port: number): string => port.toString(16).toUpperCase().padStart(4, '0');
 
 /**
- * A check that reads /proc/net/tcp, made at most once per `ms` (the answer in
- * between: `otherwise`). The kernel writes that file afresh at each read, a
- * line per socket of the machine (thousands during a run, TIME_WAIT included):
- * ~1 ms a read, too much for a 5 ms poll.
+ * A check that reads /proc/net/tcp, made only after `delayMs` and then at most
+ * once per `everyMs` (the answer in between: `otherwise`). The kernel writes
+ * that file afresh at each read, walking its whole connection table: ~10 ms a
+ * read during a run, far too much for a 5 ms poll or for every attempt.
  */
-export function atMostEvery(ms: number, check: () => boolean, otherwise = false): () => boolean {
+export function atMostEvery(everyMs: number, check: () => boolean, options: { delayMs?: number; otherwise?: boolean } = {}): () => boolean {
+  const start = performance.now();
   let last = -Infinity;
   return () => {
     const now = performance.now();
-    if (now - last < ms) return otherwise;
+    if (now - start < (options.delayMs ?? 0) || now - last < everyMs) return options.otherwise ?? false;
     last = now;
     return check();
   };

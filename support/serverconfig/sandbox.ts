@@ -15,7 +15,7 @@ import { execFile } from 'node:child_process';
 import { isMainThread } from 'node:worker_threads';
 import { HarnessInputError, shortPath } from '../errors';
 import { spawnTracked, stopProcess } from '../processes';
-import { freePort, isListening } from '../peers/process-server';
+import { atMostEvery, freePort, isListening } from '../peers/process-server';
 import type { Change, Directive, PreparedConfig } from './types';
 
 /** `paths: { /etc/nginx/tls: tls }`: absolute prefixes in the file → directories here (absolute). */
@@ -337,7 +337,9 @@ export async function startProgram(prepared: PreparedConfig): Promise<{ stop(): 
   child.stderr?.on('data', (c: Buffer) => (said += c.toString('latin1')));
   const closed = new Promise<void>((r) => child.once('close', () => r()));
   const deadline = Date.now() + 15_000;
-  const ready = (): boolean => prepared.ports.every(isListening) && (!prepared.pidFile || existsSync(prepared.pidFile));
+  // Every port listening (read from /proc/net/tcp: ~10 ms a read, so at most every 20 ms), and the pid file written.
+  const listening = atMostEvery(20, () => prepared.ports.every(isListening));
+  const ready = (): boolean => (!prepared.pidFile || existsSync(prepared.pidFile)) && listening();
   while (!ready()) {
     if (child.exitCode !== null || child.signalCode !== null) {
       await closed;

@@ -563,6 +563,9 @@ def op_context_client(message):
         field = 'ciphers' if 'cipher' in text.lower() else 'verify' if 'cafile' in text else 'cert'
         return {'ok': False, 'configurationError': {'field': field, 'detail': text}}
     raw = socket.create_connection((LOOPBACK, target['port']), timeout=settings['timeout'])
+    # As urllib3 (requests) does: without TCP_NODELAY the request waits behind the unacknowledged Finished for a
+    # server's delayed ACK (~40 ms against Go's and GnuTLS's servers). Timing only: nothing the rules look at changes.
+    raw.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
     attempt['localPort'] = raw.getsockname()[1]
     suppress = settings.get('suppress_ragged_eofs')
     try:

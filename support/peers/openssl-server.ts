@@ -126,14 +126,15 @@ export const opensslServer: ServerImplementation = {
       async observe(clientPort, settleMs = 1000) {
         // One connection's lines are complete once it failed, or once it was shut down. A client that completes the
         // handshake and leaves without a word (Node's client refusing a certificate after the handshake, urllib3
-        // checking the name after it) leaves no such line: s_server serves one connection at a time and writes its
-        // lines before it closes, so once its end of the client's connection is closed (seen twice, a poll apart,
-        // for the pipe to deliver the last lines) the lines are complete too. Under load s_server may write its lines
+        // checking the name after it) leaves no such line: once s_server has read the client's Finished and its end
+        // of that connection is closed (seen twice, a poll apart, for the pipe to deliver the last lines), nothing
+        // more is written about it. Only then: a handshake that failed always ends with s_server's error lines, which
+        // may come late, and taken early they would be the next attempt's. Under load s_server may write its lines
         // late: a late block would otherwise be taken by the next attempt.
         let closedSeen = 0;
         // Looked for only when the lines are late (50 ms), then every 20 ms: most connections end with their lines.
         const closed = clientPort === null ? () => false : atMostEvery(20, () => (serverSideOpen(port, clientPort) ? (closedSeen = 0) : ++closedSeen) >= 2, { delayMs: 50 });
-        const text = await tail.takeWhen((t) => /before SSL initialization/.test(t) && (/(:error:.*\n|close notify\n)/.test(t) || closed()), settleMs);
+        const text = await tail.takeWhen((t) => /before SSL initialization/.test(t) && (/(:error:.*\n|close notify\n)/.test(t) || (/SSL_accept:SSLv3\/TLS read finished\n/.test(t) && closed())), settleMs);
         return observeStateLines(text);
       },
       close: () => stopAndRemove(child, directory),

@@ -64,6 +64,24 @@ export function apacheConfig(settings: ServerSettings, directory: string, port: 
 
 const ACCESS = /^(\d+) (\S+) (\S+) "([^"]*)" "([^"]*)" "([^"]*)" (\d+)$/m;
 
+/**
+ * The lines about the connection from `clientPort`. Apache (one prefork process
+ * here, one connection at a time) starts each connection's error-log lines
+ * with "[client 127.0.0.1:<port>] AH01964: Connection to child … established";
+ * its own lines follow, some without the client's address (SSL Library Error),
+ * until the next connection's. Its access line starts with the port. Before
+ * that line has come, nothing is this connection's.
+ */
+export function narrowApache(text: string, clientPort: number): string {
+  const lines = text.split('\n');
+  const start = lines.findIndex((line) => line.includes(`[client 127.0.0.1:${clientPort}] AH01964:`));
+  if (start < 0) return lines.filter((line) => line.startsWith(`${clientPort} `)).join('\n');
+  const end = lines.findIndex((line, i) => i > start && /\] AH01964: Connection to child/.test(line) && !line.includes(`[client 127.0.0.1:${clientPort}]`));
+  const errorLog = lines.slice(start, end < 0 ? undefined : end).filter((line) => !ACCESS.test(line));
+  const access = lines.filter((line) => ACCESS.test(line) && line.startsWith(`${clientPort} `));
+  return [...errorLog, ...access].join('\n') + '\n';
+}
+
 export function observeApache(text: string): ServerObservation {
   const access = ACCESS.exec(text);
   const library = [...text.matchAll(/SSL Library Error: (error:[^\n]+)/g)].map((m) => m[1]!.trim());
@@ -146,5 +164,6 @@ function startOn(port: number, settings: ServerSettings): Promise<RunningServer>
     settled: (text, clientPort) =>
       ACCESS.test(text) || /SSL Library Error|Certificate Verification: Error|Connection reset by peer/.test(text) || (clientPort !== null && text.includes(`[client 127.0.0.1:${clientPort}] AH01998: Connection closed to child`)),
     observe: observeApache,
+    narrow: narrowApache,
   });
 }

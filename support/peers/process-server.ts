@@ -160,6 +160,11 @@ export interface LoggingServer {
   /** `clientPort`: the connection's client port when the client reported it (its lines may then be recognised by it). */
   settled(text: string, clientPort: number | null): boolean;
   observe(text: string): ServerObservation;
+  /**
+   * What of the text is about the connection from `clientPort`, when the logs can tell (Apache's can): lines of an
+   * earlier connection written late must not become this one's evidence, nor end its wait.
+   */
+  narrow?(text: string, clientPort: number): string;
 }
 
 export async function startLoggingServer(server: LoggingServer): Promise<RunningServer> {
@@ -183,7 +188,8 @@ export async function startLoggingServer(server: LoggingServer): Promise<Running
     host: '127.0.0.1',
     port: server.port,
     async observe(clientPort, settleMs = 1000) {
-      return server.observe(await tail.takeWhen((text) => server.settled(text, clientPort), settleMs));
+      const ours = (text: string): string => (clientPort !== null && server.narrow ? server.narrow(text, clientPort) : text);
+      return server.observe(ours(await tail.takeWhen((text) => server.settled(ours(text), clientPort), settleMs)));
     },
     close: () => stopAndRemove(child, server.directory),
   };

@@ -20,10 +20,12 @@ const TYPESCRIPT_VERSION = require('typescript/package.json').version;
 const OPTIONS = { module: 'commonjs', target: 'es2022', esModuleInterop: true, inlineSourceMap: true, inlineSources: false };
 const RECIPE = JSON.stringify([TYPESCRIPT_VERSION, OPTIONS, 'v1']);
 
+// TypeScript and its options are loaded only when a file must be transpiled, once.
 let ts;
+let compilerOptions;
 function transpile(source, filename) {
   ts ??= require('typescript');
-  const compilerOptions = ts.convertCompilerOptionsFromJson(OPTIONS, ROOT).options;
+  compilerOptions ??= ts.convertCompilerOptionsFromJson(OPTIONS, ROOT).options;
   return ts.transpileModule(source, { compilerOptions, fileName: filename }).outputText;
 }
 

@@ -84,7 +84,7 @@ export async function attemptPairs(
           continue;
         }
         try {
-          attempts.push({ ...pair, ...(await attemptConnection(server, clientImplementation(pair.client.name), clientSettings, options)), checks: [] });
+          attempts.push({ ...pair, ...(await attemptConnection(server, client, clientSettings, options)), checks: [] });
         } catch (error) {
           if (error instanceof UnsupportedSetting) attempts.push({ ...pair, unsupported: error, checks: [] });
           else if (!(error instanceof ConfigurationError)) throw error;

@@ -10,7 +10,7 @@
  * The helper is one per process (`node -e`, plain JavaScript: no transpiling),
  * started when first needed and tracked like every other process: on SIGTERM,
  * or when the harness goes away (its IPC channel closes), it kills what it
- * started and exits. Without it (it could not start) programs are started here.
+ * started and exits. A helper that cannot start is an error of the harness.
  */
 import type { ChildProcess } from 'node:child_process';
 import { mayStartProcesses, spawnTracked } from './processes';
@@ -90,7 +90,7 @@ class Spawner {
       resolve({ stdout: message.stdout, stderr: message.stderr, code: message.code, timedOut: message.timedOut });
     });
     child.once('exit', () => {
-      if (helper === started) helper = undefined;
+      helper = undefined;
       for (const resolve of this.pending.values()) resolve({ stdout: '', stderr: 'the harness helper that starts programs exited', code: null, timedOut: false });
       this.pending.clear();
     });
@@ -130,44 +130,13 @@ class Spawner {
   }
 }
 
-let helper: Promise<Spawner | undefined> | undefined;
-let started: Promise<Spawner | undefined> | undefined;
+let helper: Promise<Spawner> | undefined;
 
-function spawner(): Promise<Spawner | undefined> {
-  helper ??= started = Spawner.start().catch(() => undefined);
+/** The helper of this process: started when first needed, again after it exited or failed to start. */
+function spawner(): Promise<Spawner> {
+  helper ??= Spawner.start();
+  helper.catch(() => (helper = undefined));
   return helper;
-}
-
-/** Run a program here: the fallback when the helper cannot start. */
-function runHere(request: Request): Promise<Ran> {
-  return new Promise((resolve) => {
-    const child = spawnTracked(request.command, request.args, request.env ? { env: request.env } : {});
-    let stdout = '';
-    let stderr = '';
-    let timedOut = false;
-    let done = false;
-    const answer = (ran: Ran): void => {
-      if (!done) (done = true), resolve(ran);
-    };
-    const timer = setTimeout(() => {
-      timedOut = true;
-      child.kill('SIGKILL');
-    }, request.timeoutMs);
-    child.stdout!.on('data', (chunk: Buffer) => (stdout += chunk.toString('latin1')));
-    child.stderr!.on('data', (chunk: Buffer) => (stderr += chunk.toString('latin1')));
-    child.stdin!.on('error', () => undefined); // the program may exit before reading its input
-    if (request.keepInputOpen) child.stdin!.write(request.input);
-    else child.stdin!.end(request.input);
-    child.once('close', (code) => {
-      clearTimeout(timer);
-      child.stdin!.destroy();
-      answer({ stdout, stderr, code, timedOut });
-    });
-    child.once('error', (error) => {
-      clearTimeout(timer);
-      answer({ stdout, stderr: `${stderr}${error.message}`, code: null, timedOut });
-    });
-  });
 }
 
 /**
@@ -177,6 +146,5 @@ function runHere(request: Request): Promise<Ran> {
 export async function runProgram(command: string, args: readonly string[], input: string, timeoutMs: number, options: { keepInputOpen?: boolean; env?: NodeJS.ProcessEnv } = {}): Promise<Ran> {
   if (!mayStartProcesses()) throw new Error('the run is being interrupted: no new process is started');
   const request: Request = { command, args, input, timeoutMs, keepInputOpen: options.keepInputOpen ?? false, ...(options.env ? { env: options.env } : {}) };
-  const found = await spawner();
-  return found ? found.run(request) : runHere(request);
+  return (await spawner()).run(request);
 }

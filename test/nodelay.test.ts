@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { execFile, execFileSync } from 'node:child_process';
 import { createServer, type AddressInfo } from 'node:net';
 import { describe, it } from 'node:test';
-import { localPortIn, nodelayShim, withNodelay, withShim } from '../support/peers/nodelay';
+import { localPortIn, nodelayShim, withShim } from '../support/peers/nodelay';
 
 // What a connected TCP socket's TCP_NODELAY is, asked from a program that never sets it itself.
 const PROBE = 'import socket,sys; s=socket.create_connection(("127.0.0.1", int(sys.argv[1]))); print(s.getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY))';
@@ -30,10 +30,10 @@ describe("the command-line clients' shim", () => {
     try {
       const probe = async (env?: NodeJS.ProcessEnv): Promise<string> => execFileSync('python3', ['-c', PROBE, server.port], { encoding: 'utf8', ...(env ? { env } : {}) }).trim();
       assert.equal(await probe(), '0');
-      assert.notEqual(await probe(await withNodelay()), '0');
+      assert.notEqual(await probe(await withShim({ nodelay: true })), '0');
       assert.equal(await probe(await withShim({ reportPort: true })), '0', 'TCP_NODELAY only when asked for');
       // A Unix socket is left alone (and works).
-      const unix = execFileSync('python3', ['-c', 'import socket; a,b=socket.socketpair(); a.send(b"x"); print(b.recv(1).decode())'], { encoding: 'utf8', env: await withNodelay() }).trim();
+      const unix = execFileSync('python3', ['-c', 'import socket; a,b=socket.socketpair(); a.send(b"x"); print(b.recv(1).decode())'], { encoding: 'utf8', env: await withShim({ nodelay: true }) }).trim();
       assert.equal(unix, 'x');
     } finally {
       server.close();

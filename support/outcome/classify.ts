@@ -3,7 +3,7 @@
  * and where the client noticed. The reasons come from error-map.ts only.
  */
 import type { ClientObservation, RawError, ServerObservation } from '../peers/types';
-import { ALERTS, alertIn, lookUp } from './error-map';
+import { ALERTS, alertIn, lookUp, sentAlertIn } from './error-map';
 import type { Alert, EndedBy, Outcome, Phase, Reason, Verdict } from './vocabulary';
 
 interface Ending {
@@ -20,14 +20,6 @@ function firstAlert(errors: readonly (RawError | null)[], sentBy: Alert['sentBy'
   return null;
 }
 
-/** The alert a server says it sent ("alert sent: Internal error [80]", as the GnuTLS adapter reports gnutls-serv's words). */
-function sentAlert(rejection: RawError): Alert | null {
-  const code = /alert sent: [^|\[]*\[(\d+)\]/.exec(rejection.message)?.[1];
-  if (code === undefined) return null;
-  const name = ALERTS[Number(code)]?.name;
-  return name ? { code: Number(code), name, sentBy: 'server' } : null;
-}
-
 function ending(client: ClientObservation, server: ServerObservation): Ending {
   const clientErrors = [client.socketError, client.requestError];
   const fromServer = firstAlert(clientErrors, 'server'); // an alert the client received
@@ -42,7 +34,8 @@ function ending(client: ClientObservation, server: ServerObservation): Ending {
     const verification = server.verificationError ? lookUp({ message: server.verificationError }) : null;
     // The alert the client received; else the one the server says it sent (a reset can destroy an alert in flight:
     // a client whose next bytes were already on their way makes the server's close a reset).
-    const alert = fromServer ?? sentAlert(server.rejection);
+    const sent = sentAlertIn(server.rejection);
+    const alert = fromServer ?? (sent ? { ...sent, sentBy: 'server' as const } : null);
     const reason = verification?.reason ?? lookUp(server.rejection)?.reason ?? (alert ? ALERTS[alert.code]?.reason : undefined) ?? 'unclassified';
     return { endedBy: 'server', reason, alert };
   }

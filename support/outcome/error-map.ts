@@ -33,6 +33,12 @@ export const ALERTS: Readonly<Record<number, { name: string; reason: Reason }>> 
 /** How OpenSSL spells alerts in its error strings ("sslv3 alert handshake failure", "tlsv13 alert certificate required"). */
 const ALERT_BY_NAME = new Map(Object.entries(ALERTS).map(([code, a]) => [a.name, Number(code)]));
 
+/** The alert an end says it sent itself ("alert sent: Internal error [80]", the GnuTLS adapter's account of gnutls-serv's words). */
+export function sentAlertIn(error: RawError | null): { code: number; name: string } | null {
+  const code = error ? /alert sent: [^|[]*\[(\d+)\]/.exec(error.message)?.[1] : undefined;
+  return code === undefined ? null : { code: Number(code), name: ALERTS[Number(code)]?.name ?? `alert_${code}` };
+}
+
 /** The alert a raw error says was received, or null. */
 export function alertIn(error: RawError | null): { code: number; name: string } | null {
   if (!error) return null;

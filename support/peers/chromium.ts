@@ -832,10 +832,8 @@ export const chromiumClient: ClientImplementation = {
   detect: detectChromium,
   attempt,
   close: closeChromium,
-  prepare: (settings) => {
-    if (Object.entries(settings).some(([field, value]) => field === 'cert' && value !== undefined)) return;
-    void browserFor(chromiumPlan(settings)).catch(() => undefined);
-  },
+  // chromiumPlan refuses what the attempt would refuse (prepareClient ignores that: the attempt reports it).
+  prepare: (settings) => void browserFor(chromiumPlan(settings)).catch(() => undefined),
   unsupportedServer: (server) =>
     server.cert_reqs === 'CERT_OPTIONAL' || server.cert_reqs === 'CERT_REQUIRED'
       ? `a server that asks for a client certificate (cert_reqs ${server.cert_reqs}): Chromium aborts the handshake to choose a certificate, which it cannot present here without a profile or machine-wide selection, and connects again`

@@ -69,11 +69,6 @@ export class FreshPort {
     downstream.resume();
   }
 
-  /** The client's connection came. */
-  get taken(): boolean {
-    return this.downstream !== undefined;
-  }
-
   /** The port the server sees the connection come from, once the relay reached it (null before, or when it could not). */
   async serverSidePort(waitMs: number): Promise<number | null> {
     if (this.upstreamLocalPort !== null || !this.upstream) return this.upstreamLocalPort;
@@ -118,10 +113,5 @@ export class FreshPorts {
     } finally {
       for (const port of refused) port.close();
     }
-  }
-
-  /** How many ports were handed out: for tests. */
-  get count(): number {
-    return this.used.size;
   }
 }

@@ -69,11 +69,6 @@ export async function withShim(options: { nodelay?: boolean; reportPort?: boolea
   };
 }
 
-/** TCP_NODELAY only (the environment gnutls-cli ran with before the port report). */
-export function withNodelay(env: NodeJS.ProcessEnv = process.env): Promise<NodeJS.ProcessEnv> {
-  return withShim({ nodelay: true }, env);
-}
-
 /** The local port the shim reported on a program's stderr, and that stderr without its line. */
 export function localPortIn(stderr: string): { port: number | null; stderr: string } {
   const found = PORT_LINE.exec(stderr);

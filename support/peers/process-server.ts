@@ -199,16 +199,16 @@ const hexPort = (port: number): string => port.toString(16).toUpperCase().padSta
 
 /**
  * A check that reads /proc/net/tcp, made only after `delayMs` and then at most
- * once per `everyMs` (the answer in between: `otherwise`). The kernel writes
+ * once per `everyMs` (false in between). The kernel writes
  * that file afresh at each read, walking its whole connection table: ~10 ms a
  * read during a run, far too much for a 5 ms poll or for every attempt.
  */
-export function atMostEvery(everyMs: number, check: () => boolean, options: { delayMs?: number; otherwise?: boolean } = {}): () => boolean {
+export function atMostEvery(everyMs: number, check: () => boolean, options: { delayMs?: number } = {}): () => boolean {
   const start = performance.now();
   let last = -Infinity;
   return () => {
     const now = performance.now();
-    if (now - start < (options.delayMs ?? 0) || now - last < everyMs) return options.otherwise ?? false;
+    if (now - start < (options.delayMs ?? 0) || now - last < everyMs) return false;
     last = now;
     return check();
   };
